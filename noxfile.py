@@ -67,3 +67,43 @@ def lint(session: nox.Session) -> None:
     session.install("ruff")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """Build the documentation site with --strict (broken links and missing references fail)."""
+    install_library(session, "test")
+    session.run("mkdocs", "build", "--strict", "--site-dir", str(ROOT / "site"), *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Every benchmark in benchmarks/ (ratios against the libraries users would otherwise call).
+
+    Pass a file name to run one: ``nox -s bench -- bench_drift.py --rows 100000``.
+    """
+    install_library(session, "test")
+    if session.posargs:
+        scripts, extra = [ROOT / "benchmarks" / session.posargs[0]], session.posargs[1:]
+    else:
+        scripts, extra = sorted((ROOT / "benchmarks").glob("bench_*.py")), []
+    for script in scripts:
+        session.log(f"== {script.name}")
+        session.run("python", str(script), *extra)
+
+
+@nox.session(python=PYTHON)
+def demo(session: nox.Session) -> None:
+    """Render a demo client project into ./demo and run all of it (pipeline, tests, service, drift).
+
+    ``nox -s demo -- --ml-task regression`` renders the regression sample instead.
+    """
+    session.install("copier>=9.4,<10", "uv")
+    session.run(
+        "python",
+        str(ROOT / "tests" / "template" / "project_workflow.py"),
+        "demo",
+        "--dest",
+        str(ROOT / "demo"),
+        *session.posargs,
+    )

@@ -19,12 +19,15 @@ def register(app: typer.Typer) -> None:
             None, help="local, aws, gcp or azure (default: the project's cloud)."
         ),
         alias: str = typer.Option("champion", help="Registry alias to deploy."),
+        version: str | None = typer.Option(None, help="Deploy exactly this version instead."),
+        port: int | None = typer.Option(None, help="local target: port to serve on."),
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
         """Deploy the model behind ALIAS."""
         from mlops_common.deploy import get_target
 
-        result = get_target(target).deploy(alias=alias)
+        settings = {"port": port} if port is not None else {}
+        result = get_target(target, **settings).deploy(alias=alias, version=version)
         emit_json(result) if as_json else typer.echo(result.summary())
 
     @deploy_app.command("status")
@@ -48,4 +51,12 @@ def register(app: typer.Typer) -> None:
         from mlops_common.deploy import get_target
 
         result = get_target(target).rollback()
+        emit_json(result) if as_json else typer.echo(result.summary())
+
+    @deploy_app.command("down")
+    def down(as_json: bool = typer.Option(False, "--json")) -> None:
+        """Stop the local server started by `mlops deploy up --target local` (keeps history)."""
+        from mlops_common.deploy import get_target
+
+        result = get_target("local").stop()
         emit_json(result) if as_json else typer.echo(result.summary())

@@ -18,13 +18,18 @@ def register(app: typer.Typer) -> None:
         projects: list[str] | None = typer.Argument(None, help="Project paths or git URLs."),
         inventory: Path | None = typer.Option(None, help="YAML inventory file listing projects."),
         scan: Path | None = typer.Option(None, help="Folder to scan for .copier-answers.yml."),
+        template: str | None = typer.Option(
+            None, help="Template repository to read releases from (default: each _src_path)."
+        ),
         as_json: bool = typer.Option(False, "--json"),
         html: Path | None = typer.Option(None, help="Write a self-contained HTML report here."),
     ) -> None:
         """Versions, conformance and metrics per project; exit 1 if any is out of policy."""
         from mlops_common.fleet import collect_projects, fleet_status
 
-        report = fleet_status(collect_projects(projects or [], inventory=inventory, scan=scan))
+        report = fleet_status(
+            collect_projects(projects or [], inventory=inventory, scan=scan), template=template
+        )
         _show(report, as_json=as_json, html=html)
         raise typer.Exit(0 if report.in_policy else 1)
 
@@ -35,6 +40,11 @@ def register(app: typer.Typer) -> None:
         scan: Path | None = typer.Option(None, help="Folder to scan for .copier-answers.yml."),
         to: str | None = typer.Option(None, "--to", help="Template release (default: newest)."),
         jobs: int = typer.Option(4, "--jobs", "-j", min=1, help="Projects updated in parallel."),
+        check: str | None = typer.Option(
+            None,
+            "--check",
+            help="Shell command run in each updated project (default: ruff check + pytest).",
+        ),
         as_json: bool = typer.Option(False, "--json"),
         html: Path | None = typer.Option(None, help="Write a self-contained HTML report here."),
     ) -> None:
@@ -42,7 +52,10 @@ def register(app: typer.Typer) -> None:
         from mlops_common.fleet import collect_projects, fleet_update
 
         report = fleet_update(
-            collect_projects(projects or [], inventory=inventory, scan=scan), to=to, jobs=jobs
+            collect_projects(projects or [], inventory=inventory, scan=scan),
+            to=to,
+            jobs=jobs,
+            check=check,
         )
         _show(report, as_json=as_json, html=html)
         raise typer.Exit(0 if report.all_clean else 1)
@@ -57,3 +70,5 @@ def _show(report, *, as_json: bool, html: Path | None) -> None:
         emit_json(report)
     else:
         emit_table(report.title, report.columns, report.rows())
+        summary = report.summary()
+        typer.echo(", ".join(f"{name}: {count}" for name, count in summary.items()))

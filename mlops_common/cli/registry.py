@@ -14,11 +14,19 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def promote(
         version: str = typer.Argument(..., help="Model version to consider for champion."),
-        metrics: Path = typer.Option(
-            ..., "--metrics", help="JSON file of the candidate's metrics."
+        metrics: Path | None = typer.Option(
+            None,
+            "--metrics",
+            help="JSON file of the candidate's metrics (default: the metrics of its run).",
         ),
         params: Path = typer.Option(
             Path("params.yaml"), help="params.yaml holding the `gate` section."
+        ),
+        validation: Path | None = typer.Option(
+            None,
+            "--validation",
+            help="Validation result JSON of the training data (default: the run's "
+            "mlops.validation.success tag; passed when the run recorded none).",
         ),
         model: str | None = typer.Option(None, "--model", help="Registered model name."),
         tracking_uri: str | None = typer.Option(None, help="MLflow tracking URI."),
@@ -26,14 +34,26 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Apply the promotion gate to VERSION; exit 1 when the gate refuses it."""
         from mlops_common.config import load_params, load_project_config
-        from mlops_common.registry import GateConfig
+        from mlops_common.errors import InputError
+        from mlops_common.registry import GateConfig, validation_status
         from mlops_common.registry import promote as run_promote
 
         model_name = model or load_project_config().model_name
         gate = GateConfig.from_dict(load_params(params).get("gate", {}))
-        candidate = json.loads(metrics.read_text(encoding="utf-8"))
+        candidate = None if metrics is None else _read_json(metrics, InputError)
+        if validation is not None:
+            report = _read_json(validation, InputError)
+            validation_passed = report.get("success") is True
+        else:
+            status = validation_status(model_name, version, tracking_uri=tracking_uri)
+            validation_passed = status is not False
         decision = run_promote(
-            model_name, version, candidate, gate, validation_passed=True, tracking_uri=tracking_uri
+            model_name,
+            version,
+            candidate,
+            gate,
+            validation_passed=validation_passed,
+            tracking_uri=tracking_uri,
         )
         if as_json:
             emit_json(decision)
@@ -48,6 +68,7 @@ def register(app: typer.Typer) -> None:
         ),
         model: str | None = typer.Option(None, "--model", help="Registered model name."),
         tracking_uri: str | None = typer.Option(None, help="MLflow tracking URI."),
+        as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     ) -> None:
         """Move the `champion` alias back to an earlier version."""
         from mlops_common.config import load_project_config
@@ -55,4 +76,19 @@ def register(app: typer.Typer) -> None:
 
         model_name = model or load_project_config().model_name
         result = run_rollback(model_name, to_version=to, tracking_uri=tracking_uri)
-        typer.echo(result.summary())
+        if as_json:
+            emit_json(result)
+        else:
+            typer.echo(result.summary())
+
+
+def _read_json(path: Path, error: type[Exception]) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise error(f"{path}: file not found; check the path") from exc
+    except json.JSONDecodeError as exc:
+        raise error(f"{path}: not valid JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise error(f"{path}: expected a JSON object")
+    return data

@@ -29,6 +29,7 @@ def test_every_library_module_imports_without_heavy_libraries():
         for name in (
             "config",
             "errors",
+            "io",
             "validation",
             "monitoring",
             "tracking",

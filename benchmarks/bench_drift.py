@@ -1,0 +1,272 @@
+"""Drift detection: mlops_common.monitoring against Evidently and scipy, side by side.
+
+    python benchmarks/bench_drift.py                # 1M rows x 20 numeric columns
+    python benchmarks/bench_drift.py --rows 200000  # smaller
+    python benchmarks/bench_drift.py --skip-evidently
+
+Evidently 0.7.23 does not import with pandas 3, so its part runs in a separate virtualenv
+(``.bench-envs/evidently``, pinned to ``pandas<3``; created here with uv when missing) through a
+subprocess that runs this same file with ``--evidently-worker``. Both processes generate the same
+data from the same seed and print a checksum of it. Evidently runs twice with DataDriftPreset
+configured with the tests we compute: PSI (threshold 0.2) and KS (p-value 0.05); our single
+``detect_drift`` call computes PSI, KS and missing-share shift together.
+
+Wall time excludes imports (both sides import before timing) and includes building the inputs
+(``Dataset.from_pandas`` for Evidently). Peak extra memory is the process's peak resident size
+during the call (``VmHWM`` after resetting it through ``/proc/self/clear_refs``) minus the
+resident size just before it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+EVIDENTLY_ENV = ROOT / ".bench-envs" / "evidently"
+EVIDENTLY_PIN = ["evidently==0.7.23", "pandas<3", "numpy", "scipy"]
+STRONG, MILD = 5, 2  # current's first columns are shifted by 0.1 and 0.02 standard deviations
+
+
+def make_data(rows: int, columns: int, seed: int):
+    """Reference and current frames, the same bytes in any process with the same numpy."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    names = [f"f{i:02d}" for i in range(columns)]
+    reference = pd.DataFrame({name: rng.standard_normal(rows) for name in names})
+    # Strong shifts, mild shifts (KS p-values in scipy's slow exact-sum zone), and no shift.
+    shift = [0.1] * STRONG + [0.02] * MILD
+    current = pd.DataFrame(
+        {
+            name: rng.standard_normal(rows) + (shift[i] if i < len(shift) else 0.0)
+            for i, name in enumerate(names)
+        }
+    )
+    checksum = float(reference.to_numpy().sum() + current.to_numpy().sum())
+    return reference, current, checksum
+
+
+def _rss_kib() -> int:
+    return int(re.search(r"VmRSS:\s+(\d+)", Path("/proc/self/status").read_text()).group(1))
+
+
+def measure(fn):
+    """(wall seconds, peak extra MiB, result, CPU seconds) of one call of ``fn``.
+
+    CPU time (all threads) is printed too: on a shared machine it moves far less with the load
+    of other processes than wall time does.
+    """
+    import gc
+
+    gc.collect()
+    try:
+        Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
+        can_reset = True
+    except OSError:
+        can_reset = False
+    before = _rss_kib()
+    start, cpu_start = time.perf_counter(), time.process_time()
+    result = fn()
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    hwm = int(re.search(r"VmHWM:\s+(\d+)", Path("/proc/self/status").read_text()).group(1))
+    extra = (hwm - before) / 1024 if can_reset else float("nan")
+    return elapsed, extra, result, cpu
+
+
+# --- the Evidently side (runs inside .bench-envs/evidently) ----------------------------------
+
+
+def evidently_worker(rows: int, columns: int, seed: int) -> None:
+    import pandas as pd
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.presets import DataDriftPreset
+
+    reference, current, checksum = make_data(rows, columns, seed)
+    data_bytes = reference.memory_usage().sum() + current.memory_usage().sum()
+    names = list(reference.columns)
+    definition = DataDefinition(numerical_columns=names)
+    warm = Dataset.from_pandas(reference.head(500), data_definition=definition)
+    Report([DataDriftPreset()]).run(current_data=warm, reference_data=warm)  # lazy imports
+    out = {
+        "pandas": pd.__version__,
+        "checksum": checksum,
+        "data_mib": data_bytes / 2**20,
+        "runs": {},
+    }
+    for method, threshold in (("psi", 0.2), ("ks", 0.05)):
+
+        def run(method=method, threshold=threshold):
+            preset = DataDriftPreset(num_method=method, num_threshold=threshold)
+            return Report([preset]).run(
+                current_data=Dataset.from_pandas(current, data_definition=definition),
+                reference_data=Dataset.from_pandas(reference, data_definition=definition),
+            )
+
+        seconds, extra, snapshot, cpu = measure(run)
+        values, drifted = {}, None
+        for metric in snapshot.dict()["metrics"]:
+            config = metric["config"]
+            if config.get("type", "").endswith("DriftedColumnsCount"):
+                drifted = int(metric["value"]["count"])
+            elif "column" in config:
+                values[config["column"]] = float(metric["value"])
+        out["runs"][method] = {
+            "seconds": seconds,
+            "cpu": cpu,
+            "extra_mib": extra,
+            "drifted": drifted,
+            "values": values,
+        }
+    print("EVIDENTLY-RESULT " + json.dumps(out))
+
+
+def ensure_evidently_env() -> Path:
+    python = EVIDENTLY_ENV / "bin" / "python"
+    if not python.exists():
+        print(f"creating {EVIDENTLY_ENV} ({' '.join(EVIDENTLY_PIN)}) with uv ...", flush=True)
+        subprocess.run(["uv", "venv", str(EVIDENTLY_ENV), "-p", "3.11"], check=True)
+        subprocess.run(["uv", "pip", "install", "-p", str(python), *EVIDENTLY_PIN], check=True)
+    return python
+
+
+def run_evidently(rows: int, columns: int, seed: int) -> dict:
+    python = ensure_evidently_env()
+    cmd = [str(python), __file__, "--evidently-worker", "--rows", str(rows)]
+    cmd += ["--columns", str(columns), "--seed", str(seed)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    for line in proc.stdout.splitlines():
+        if line.startswith("EVIDENTLY-RESULT "):
+            return json.loads(line.removeprefix("EVIDENTLY-RESULT "))
+    raise SystemExit(f"Evidently worker failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
+
+
+# --- our side --------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--columns", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of ours (median)")
+    parser.add_argument("--skip-evidently", action="store_true")
+    parser.add_argument("--evidently-worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.evidently_worker:
+        evidently_worker(args.rows, args.columns, args.seed)
+        return
+
+    import numpy as np
+    import pandas as pd
+    import scipy
+    from scipy import stats
+
+    from mlops_common.monitoring import DriftConfig, detect_drift
+    from mlops_common.monitoring.drift import _sorted_finite, ks_2samp_sorted
+
+    reference, current, checksum = make_data(args.rows, args.columns, args.seed)
+    data_mib = (reference.memory_usage().sum() + current.memory_usage().sum()) / 2**20
+    names = list(reference.columns)
+    print(
+        f"drift benchmark: {args.rows:,} rows x {args.columns} numeric columns "
+        f"(reference + current = {data_mib:,.0f} MiB), seed {args.seed}, "
+        f"{STRONG} + {MILD} columns shifted (0.1 / 0.02 sd), {os.cpu_count()} CPUs"
+    )
+    print(
+        f"ours:      pandas {pd.__version__}, numpy {np.__version__}, scipy {scipy.__version__}, "
+        f"data checksum {checksum:.6f}"
+    )
+    detect_drift(reference.head(1000), current.head(1000))  # warm up lazy imports
+
+    def ours(n_jobs):
+        runs = [
+            measure(lambda: detect_drift(reference, current, config=DriftConfig(n_jobs=n_jobs)))
+            for _ in range(args.repeat)
+        ]
+        return {
+            "seconds": statistics.median(r[0] for r in runs),
+            "cpu": statistics.median(r[3] for r in runs),
+            "extra_mib": max(r[1] for r in runs),
+            "report": runs[-1][2],
+        }
+
+    mine = {"1 thread": ours(1), "default threads": ours(None)}
+    report = mine["1 thread"]["report"]
+    for label, run in mine.items():
+        print(
+            f"  detect_drift (PSI + KS + missing), {label:15s}: {run['seconds']:6.2f} s wall, "
+            f"{run['cpu']:6.2f} s CPU, +{run['extra_mib']:,.0f} MiB peak "
+            f"-> {len(run['report'].drifted_columns)} drifted columns"
+        )
+
+    # KS alone: ours (one sort per side + merge) against scipy.stats.ks_2samp, per column.
+    arrays = [(reference[n].to_numpy(), current[n].to_numpy()) for n in names]
+
+    def ours_ks():
+        return [
+            ks_2samp_sorted(_sorted_finite(reference[n])[0], _sorted_finite(current[n])[0])
+            for n in names
+        ]
+
+    def scipy_ks():
+        return [stats.ks_2samp(a, b) for a, b in arrays]
+
+    ks_ours_s, ks_ours_mib, ks_ours, ks_ours_cpu = measure(ours_ks)
+    ks_scipy_s, ks_scipy_mib, ks_scipy, ks_scipy_cpu = measure(scipy_ks)
+    same = all(
+        (s, p) == (float(r.statistic), float(r.pvalue))
+        for (s, p), r in zip(ks_ours, ks_scipy, strict=True)
+    )
+    print(
+        f"  KS only, ours:           {ks_ours_s:6.2f} s wall, {ks_ours_cpu:6.2f} s CPU, "
+        f"+{ks_ours_mib:,.0f} MiB peak\n"
+        f"  KS only, scipy ks_2samp: {ks_scipy_s:6.2f} s wall, {ks_scipy_cpu:6.2f} s CPU, "
+        f"+{ks_scipy_mib:,.0f} MiB peak\n"
+        f"  -> scipy / ours: {ks_scipy_s / ks_ours_s:.1f}x wall, {ks_scipy_cpu / ks_ours_cpu:.1f}x "
+        f"CPU; identical statistic and p-value on every column: {same}"
+    )
+    if args.skip_evidently:
+        return
+
+    ev = run_evidently(args.rows, args.columns, args.seed)
+    print(
+        f"evidently: 0.7.23, pandas {ev['pandas']}, data checksum {ev['checksum']:.6f} "
+        f"({'same data' if abs(ev['checksum'] - checksum) < 1e-6 else 'DIFFERENT DATA'})"
+    )
+    for method, run in ev["runs"].items():
+        print(
+            f"  DataDriftPreset(num_method={method!r}): {run['seconds']:6.2f} s wall, "
+            f"{run['cpu']:6.2f} s CPU, +{run['extra_mib']:,.0f} MiB peak "
+            f"-> {run['drifted']} drifted columns"
+        )
+    ks_values = ev["runs"]["ks"]["values"]
+    worst = max(abs(ks_values[c.name] - c.p_value) for c in report.columns)
+    print(f"  KS p-values, Evidently vs ours: max abs difference {worst:.3g}")
+    print("ratios, Evidently / ours (ours computes PSI, KS and missing share in one call):")
+    for key in ("seconds", "cpu"):
+        both = sum(run[key] for run in ev["runs"].values())
+        for label, run in mine.items():
+            print(
+                f"  {'wall' if key == 'seconds' else 'CPU '} ours {label:15s}: "
+                f"vs PSI preset {ev['runs']['psi'][key] / run[key]:6.1f}x, "
+                f"vs KS preset {ev['runs']['ks'][key] / run[key]:6.1f}x, "
+                f"vs both {both / run[key]:6.1f}x"
+            )
+    ev_mib = max(r["extra_mib"] for r in ev["runs"].values())
+    print(
+        f"peak extra memory: ours {mine['1 thread']['extra_mib']:,.0f} MiB (1 thread) / "
+        f"{mine['default threads']['extra_mib']:,.0f} MiB (default threads), "
+        f"Evidently {ev_mib:,.0f} MiB; data {data_mib:,.0f} MiB"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,298 @@
+"""Serving: `mlops serve` against `mlflow models serve --env-manager local`, same model, same load.
+
+Both servers serve the same registered scikit-learn model (``models:/<name>@champion`` in a temp
+sqlite store) on 127.0.0.1. A second process generates the load: N client threads, each with one
+keep-alive connection, send a fixed number of single-record requests (same record, each server's
+own payload shape), then stop. Reported per server: requests/s, p50/p99 latency, and seconds from
+process start to the first successful prediction; then the ratios.
+
+    python benchmarks/bench_serving.py [--clients 8] [--requests 3000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+MODEL_NAME = "bench-model"
+FEATURES = [f"feature_{index}" for index in range(8)]
+RECORD = {name: 0.5 + index for index, name in enumerate(FEATURES)}
+BIN_DIR = Path(sys.executable).parent
+STARTUP_TIMEOUT = 300.0
+WARMUP_REQUESTS = 200
+
+
+def build_store(root: Path) -> str:
+    """Train a small classifier on a DataFrame, log it with a signature, alias it champion."""
+    import mlflow
+    import numpy as np
+    import pandas as pd
+    from mlflow.models import infer_signature
+    from sklearn.linear_model import LogisticRegression
+
+    tracking_uri = f"sqlite:///{(root / 'mlflow.db').as_posix()}"
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(tracking_uri)
+    client = mlflow.MlflowClient(tracking_uri, registry_uri=tracking_uri)
+    experiment = client.create_experiment(
+        "bench", artifact_location=(root / "mlartifacts").as_uri()
+    )
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(2_000, len(FEATURES))), columns=FEATURES)
+    target = (frame.sum(axis=1) > 0).astype(int)
+    model = LogisticRegression(max_iter=500).fit(frame, target)
+    with mlflow.start_run(experiment_id=experiment):
+        info = mlflow.sklearn.log_model(
+            model,
+            name="model",
+            signature=infer_signature(frame, model.predict(frame)),
+            pip_requirements=["scikit-learn", "pandas", "numpy"],
+        )
+    version = mlflow.register_model(info.model_uri, MODEL_NAME)
+    client.set_registered_model_alias(MODEL_NAME, "champion", version.version)
+    return tracking_uri
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def post(port: int, path: str, body: bytes, timeout: float = 10.0) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request("POST", path, body, HEADERS)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+HEADERS = {"Content-Type": "application/json"}
+
+
+def start_and_time(
+    command: list[str], env: dict[str, str], port: int, path: str, body: bytes, log: Path
+):
+    """Start a server; return (process, seconds until its first successful prediction)."""
+    started = time.perf_counter()
+    with log.open("wb") as sink:
+        process = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
+    deadline = started + STARTUP_TIMEOUT
+    while time.perf_counter() < deadline:
+        if process.poll() is not None:
+            tail = log.read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"{command[0]} exited with {process.returncode}:\n{tail}")
+        try:
+            status, payload = post(port, path, body, timeout=5)
+            if status == 200:
+                return process, time.perf_counter() - started
+            raise RuntimeError(f"{command[:3]}: HTTP {status}: {payload[:300]!r}")
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError(f"{command[:3]} did not answer within {STARTUP_TIMEOUT} s")
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) used so far by ``pid`` and its descendants, from /proc.
+
+    ``mlflow models serve`` runs uvicorn as a child process, so the tree is what counts. CPU
+    time per request holds up on a busy machine, where wall-clock figures swing.
+    """
+    stats: dict[int, tuple[int, int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # After the command name: state, ppid, ..., utime (index 11), stime (index 12).
+        stats[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    tree, frontier = {pid}, [pid]
+    while frontier:
+        parent = frontier.pop()
+        for child, (ppid, _) in stats.items():
+            if ppid == parent and child not in tree:
+                tree.add(child)
+                frontier.append(child)
+    ticks = sum(stats[member][1] for member in tree if member in stats)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def load(port: int, path: str, body: bytes, clients: int, requests: int) -> dict[str, float]:
+    """N threads, one keep-alive connection each, ``requests`` single-record POSTs in total."""
+    per_client = [requests // clients + (i < requests % clients) for i in range(clients)]
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    failures = [0] * clients
+    barrier = threading.Barrier(clients + 1)
+
+    def worker(index: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        barrier.wait()
+        own = latencies[index]
+        for _ in range(per_client[index]):
+            begin = time.perf_counter()
+            connection.request("POST", path, body, HEADERS)
+            response = connection.getresponse()
+            response.read()
+            own.append(time.perf_counter() - begin)
+            if response.status != 200:
+                failures[index] += 1
+        connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    begin = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - begin
+    merged = sorted(value for own in latencies for value in own)
+    return {
+        "requests": len(merged),
+        "failures": sum(failures),
+        "seconds": elapsed,
+        "rps": len(merged) / elapsed,
+        "p50_ms": statistics.median(merged) * 1000,
+        "p99_ms": merged[min(len(merged) - 1, int(len(merged) * 0.99))] * 1000,
+    }
+
+
+def run_load_process(port: int, path: str, body: bytes, clients: int, requests: int) -> dict:
+    """The load generator runs in its own process so it does not share the server's GIL."""
+    warmup = [sys.executable, __file__, "--load", str(port), path, body.decode()]
+    subprocess.run([*warmup, "4", str(WARMUP_REQUESTS)], check=True, capture_output=True)
+    result = subprocess.run(
+        [*warmup, str(clients), str(requests)], check=True, capture_output=True, text=True
+    )
+    return json.loads(result.stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--requests", type=int, default=3000)
+    args = parser.parse_args()
+
+    import pandas
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        tracking_uri = build_store(root)
+        # mlflow models serve execs `uvicorn` from PATH: put this environment's scripts first.
+        path = f"{BIN_DIR}{os.pathsep}{os.environ.get('PATH', '')}"
+        env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri, "PATH": path}
+        env.pop("MLFLOW_REGISTRY_URI", None)
+        servers = {
+            "mlops serve": (
+                [
+                    str(BIN_DIR / "mlops"),
+                    "serve",
+                    "--model",
+                    MODEL_NAME,
+                    "--prediction-log",
+                    str(root / "predictions.jsonl"),
+                ],
+                "/predict",
+                {"records": [RECORD]},
+            ),
+            "mlflow models serve": (
+                [
+                    str(BIN_DIR / "mlflow"),
+                    "models",
+                    "serve",
+                    "-m",
+                    f"models:/{MODEL_NAME}@champion",
+                    "--env-manager",
+                    "local",
+                    "-h",
+                    "127.0.0.1",
+                ],
+                "/invocations",
+                {"dataframe_records": [RECORD]},
+            ),
+        }
+        results = {}
+        for label, (command, path, payload) in servers.items():
+            port = free_port()
+            body = json.dumps(payload).encode()
+            process, first_answer = start_and_time(
+                [*command, "--port" if label == "mlops serve" else "-p", str(port)],
+                env,
+                port,
+                path,
+                body,
+                root / f"{label.split()[0]}.log",
+            )
+            try:
+                cpu_before = tree_cpu_seconds(process.pid)
+                stats = run_load_process(port, path, body, args.clients, args.requests)
+                cpu_ms = (tree_cpu_seconds(process.pid) - cpu_before) * 1000
+            finally:
+                stop(process)
+            # The warm-up requests of run_load_process count too: divide by all of them.
+            cpu_per_request = cpu_ms / (stats["requests"] + WARMUP_REQUESTS)
+            results[label] = {**stats, "first_answer_s": first_answer, "cpu_ms": cpu_per_request}
+
+    import mlflow
+    import sklearn
+
+    print(
+        f"serving benchmark: {args.clients} clients x {args.requests} single-record requests, "
+        f"127.0.0.1; mlflow {mlflow.__version__}, scikit-learn {sklearn.__version__}, "
+        f"pandas {pandas.__version__}, {os.cpu_count()} cores"
+    )
+    print(
+        f"{'server':<22}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'server CPU ms/req':>19}"
+        f"{'first answer s':>16}{'fail':>6}"
+    )
+    for label, row in results.items():
+        print(
+            f"{label:<22}{row['rps']:>9.0f}{row['p50_ms']:>9.2f}{row['p99_ms']:>9.2f}"
+            f"{row['cpu_ms']:>19.2f}{row['first_answer_s']:>16.2f}{row['failures']:>6}"
+        )
+    ours, theirs = results["mlops serve"], results["mlflow models serve"]
+    print(
+        f"ratio mlops/mlflow: throughput x{ours['rps'] / theirs['rps']:.2f}, "
+        f"p99 x{ours['p99_ms'] / theirs['p99_ms']:.2f} (lower is better), "
+        f"p50 x{ours['p50_ms'] / theirs['p50_ms']:.2f}, "
+        f"server CPU per request x{ours['cpu_ms'] / theirs['cpu_ms']:.2f}, "
+        f"first answer x{ours['first_answer_s'] / theirs['first_answer_s']:.2f}"
+    )
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 7 and sys.argv[1] == "--load":
+        _, _, port_arg, path_arg, body_arg, clients_arg, requests_arg = sys.argv
+        print(
+            json.dumps(
+                load(
+                    int(port_arg), path_arg, body_arg.encode(), int(clients_arg), int(requests_arg)
+                )
+            )
+        )
+    else:
+        main()

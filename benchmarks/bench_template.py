@@ -1,0 +1,91 @@
+"""Wall time of a client's first hour: `copier copy`, the first `dvc repro`, the project's tests.
+
+Renders the template (default answers) into a temp folder, builds the mlops-common wheel and a
+virtualenv for the project (not timed: uv's cache makes it a one-off), then times, each as a
+whole process the way a client runs it:
+
+- ``copier copy`` of this checkout,
+- the first ``dvc repro`` (prepare -> validate -> train -> evaluate -> register, 5 processes),
+- a no-op ``dvc repro`` (what every rerun with nothing changed costs),
+- the project's ``pytest`` (data suites, model, real HTTP service).
+
+It also prints ratios: the first ``dvc repro`` against its 30 s target (2 cores), the no-op rerun
+and the tests against the first run. Timings swing widely with other load on the machine, so
+compare figures taken side by side.
+
+    python benchmarks/bench_template.py [--ml-task regression]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "template"))
+
+import project_workflow as workflow
+
+
+def timed(label: str, command: list[str], project: Path, env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    workflow.run(command, project, env)
+    elapsed = time.perf_counter() - started
+    print(f"{label:<28}{elapsed:8.2f} s", flush=True)
+    return elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ml-task", default="classification")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="bench-template-") as tmp:
+        root = Path(tmp)
+        project = root / "project"
+        copier_cmd = [
+            sys.executable,
+            "-c",
+            "import sys, warnings, copier; warnings.simplefilter('ignore'); "
+            "copier.run_copy(sys.argv[1], sys.argv[2], data={'project_name': 'Churn Model', "
+            "'ml_task': sys.argv[3]}, defaults=True, unsafe=True, quiet=True)",
+            str(workflow.REPO_ROOT),
+            str(project),
+            args.ml_task,
+        ]
+        started = time.perf_counter()
+        subprocess.run(copier_cmd, check=True, capture_output=True)
+        copy_s = time.perf_counter() - started
+        print(f"{'copier copy':<28}{copy_s:8.2f} s", flush=True)
+
+        wheel = workflow.build_library_wheel(root / "dist")
+        venv = workflow.create_project_env(root / "venv", project, wheel)
+        env = workflow.project_env(venv, project)
+        workflow.git_init_commit(project, env)
+
+        started = time.perf_counter()
+        output = workflow.run(["dvc", "repro"], project, env).stdout
+        first_s = time.perf_counter() - started
+        print(f"{'first dvc repro':<28}{first_s:8.2f} s", flush=True)
+        noop_s = timed("dvc repro (nothing changed)", ["dvc", "repro"], project, env)
+        tests_s = timed(
+            "project tests (pytest)",
+            ["python", "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+            project,
+            env,
+        )
+
+    stages = re.findall(r"Running stage '(\w+)'", output)
+    print(f"\nstages run by the first dvc repro: {', '.join(stages)}")
+    print(f"first dvc repro / 30 s target:     {first_s / 30:.2f}")
+    print(f"no-op rerun / first dvc repro:     {noop_s / first_s:.2f}")
+    print(f"project tests / first dvc repro:   {tests_s / first_s:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

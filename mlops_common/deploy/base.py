@@ -1,0 +1,253 @@
+"""The deploy interface every target implements, and the results it returns.
+
+A target ships the model version behind a registry alias to where it serves traffic, reports
+whether that is healthy, and puts the previously deployed version back:
+
+>>> from mlops_common.deploy import get_target
+>>> target = get_target("local", port=8123)  # doctest: +SKIP
+>>> target.deploy(alias="champion").summary()  # doctest: +SKIP
+'local: churn-model-model v3 deployed at http://127.0.0.1:8123'
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from mlops_common.errors import DeployError
+
+__all__ = ["DeployResult", "DeployStatus", "DeployTarget", "ModelRef", "resolve_model"]
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """One registered model version: what a target deploys."""
+
+    name: str
+    version: str
+    source: str = ""  # where the model's files are (s3://, gs://, wasbs://, file://, ...)
+
+    @property
+    def uri(self) -> str:
+        return f"models:/{self.name}/{self.version}"
+
+    def require_source(self, *schemes: str, service: str, storage: str, example: str) -> None:
+        """Fail when the model's files are not where ``service`` can read them (``schemes``).
+
+        >>> ModelRef("m", "1", "file:///tmp/m").require_source(
+        ...     "s3://", service="SageMaker", storage="S3", example="an s3://"
+        ... )  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        mlops_common.errors.DeployError: models:/m/1: its files are at file:///tmp/m, but ...
+        """
+        if not self.source.startswith(schemes):
+            raise DeployError(
+                f"{self.uri}: its files are at {self.source or 'an unknown place'}, but {service} "
+                f"reads models from {storage}; set artifact_location to {example} URI in "
+                "[tool.mlops] and register the model again"
+            )
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    """What ``deploy`` or ``rollback`` did."""
+
+    target: str
+    action: str  # "deploy" or "rollback"
+    model_name: str
+    model_version: str
+    endpoint: str  # URL (local) or the cloud endpoint's name
+    state: str  # e.g. "running", "Creating", "Updating"
+    previous_version: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        verb = "deployed" if self.action == "deploy" else "rolled back to"
+        before = f" (was v{self.previous_version})" if self.previous_version else ""
+        return (
+            f"{self.target}: {self.model_name} {verb} v{self.model_version} "
+            f"at {self.endpoint} [{self.state}]{before}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, default=str)
+
+
+@dataclass(frozen=True)
+class DeployStatus:
+    """What is deployed on a target and whether it answers."""
+
+    target: str
+    healthy: bool
+    state: str  # "running", "stopped", "not deployed", "InService", ...
+    endpoint: str = ""
+    model_name: str = ""
+    model_version: str = ""
+    detail: str = ""
+
+    def summary(self) -> str:
+        verdict = "healthy" if self.healthy else "NOT healthy"
+        what = f"{self.model_name} v{self.model_version}" if self.model_version else "nothing"
+        where = f" at {self.endpoint}" if self.endpoint else ""
+        extra = f": {self.detail}" if self.detail else ""
+        return f"{self.target}: {what}{where} is {verdict} [{self.state}]{extra}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class DeployTarget(ABC):
+    """One place a model can serve from. Subclasses take their settings as keyword arguments."""
+
+    name: ClassVar[str]
+
+    def __init__(
+        self,
+        *,
+        project_root: Path | str = ".",
+        model_name: str = "model",
+        tracking_uri: str | None = None,
+    ) -> None:
+        # The settings every target has; get_target reads the rest from the subclass signature.
+        self.project_root = Path(project_root)
+        self.model_name = model_name
+        self.tracking_uri = tracking_uri
+
+    @abstractmethod
+    def deploy(self, *, alias: str = "champion", version: str | None = None) -> DeployResult:
+        """Deploy the version behind ``alias`` (or exactly ``version``)."""
+
+    @abstractmethod
+    def status(self) -> DeployStatus:
+        """What is deployed and whether it is healthy."""
+
+    @abstractmethod
+    def rollback(self) -> DeployResult:
+        """Serve the previously deployed version again."""
+
+    # ---- helpers for subclasses ------------------------------------------------------------
+
+    def _resolve(self, alias: str, version: str | None) -> ModelRef:
+        """This target's model version behind ``alias`` (or ``version``) in its registry."""
+        return resolve_model(
+            self.model_name, alias=alias, version=version, tracking_uri=self.tracking_uri
+        )
+
+    def _result(
+        self,
+        action: str,
+        model: ModelRef,
+        *,
+        endpoint: str,
+        state: str,
+        previous_version: str | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> DeployResult:
+        """What ``action`` did: ``model`` now serves at ``endpoint``."""
+        return DeployResult(
+            target=self.name,
+            action=action,
+            model_name=model.name,
+            model_version=model.version,
+            endpoint=endpoint,
+            state=state,
+            previous_version=previous_version,
+            details=dict(details or {}),
+        )
+
+    def _not_deployed(self, detail: str, endpoint: str = "") -> DeployStatus:
+        """The status of a target where nothing is deployed yet."""
+        return DeployStatus(
+            target=self.name, healthy=False, state="not deployed", endpoint=endpoint, detail=detail
+        )
+
+
+class CloudTarget(DeployTarget):
+    """A target served by a cloud SDK: install hint, credentials hint and required settings."""
+
+    #: The one-line ``DeployError`` for missing credentials, saying how to get them.
+    credentials_hint: ClassVar[str]
+
+    def deploy(self, *, alias: str = "champion", version: str | None = None) -> DeployResult:
+        return self.deploy_model(self._resolve(alias, version))
+
+    @abstractmethod
+    def deploy_model(self, model: ModelRef) -> DeployResult:
+        """Ship exactly ``model`` (a registered version) to the endpoint."""
+
+    def _require(self, *names: str) -> None:
+        """Fail before any call when a setting the cloud needs is empty."""
+        missing = [name for name in names if not getattr(self, name)]
+        if missing:
+            raise DeployError(
+                f"{self.name} deploy needs {', '.join(missing)}: set it in "
+                f"[tool.mlops.deploy.{self.name}] of pyproject.toml"
+            )
+
+    @contextmanager
+    def _sdk(self, packages: str) -> Iterator[None]:
+        """Imports in this block that fail name the extra that installs ``packages``."""
+        try:
+            yield
+        except ImportError as exc:
+            raise DeployError(
+                f"the {self.name} target needs {packages}: pip install 'mlops-common[{self.name}]'"
+            ) from exc
+
+    @contextmanager
+    def _credentials(self, *errors: type[BaseException]) -> Iterator[None]:
+        """``errors`` raised in this block mean missing credentials: one line saying the fix."""
+        try:
+            yield
+        except errors as exc:
+            raise DeployError(self.credentials_hint) from exc
+
+
+def most_traffic(traffic: Mapping[str, int]) -> str | None:
+    """The deployment that gets the largest share of ``traffic`` (None when none gets any).
+
+    >>> most_traffic({"v1": 0, "v2": 100})
+    'v2'
+    """
+    serving = [(share, key) for key, share in traffic.items() if share > 0]
+    return max(serving)[1] if serving else None
+
+
+def resolve_model(
+    model_name: str,
+    *,
+    alias: str = "champion",
+    version: str | None = None,
+    tracking_uri: str | None = None,
+) -> ModelRef:
+    """The registered version behind ``alias`` (or ``version``) of ``model_name``.
+
+    >>> resolve_model("churn-model-model", alias="champion")  # doctest: +SKIP
+    ModelRef(name='churn-model-model', version='3', source='file:///.../artifacts')
+    """
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    try:
+        if version is not None:
+            found = client.get_model_version(model_name, str(version))
+        else:
+            found = client.get_model_version_by_alias(model_name, alias)
+    except MlflowException as exc:
+        wanted = f"version {version}" if version is not None else f"alias '{alias}'"
+        raise DeployError(
+            f"model '{model_name}' has no {wanted} in the registry at {tracking_uri}; "
+            "train and promote a model first (`dvc repro`, `mlops promote`)"
+        ) from exc
+    # MLflow 3 records `models:/<id>` as the source; the download URI is where the files are.
+    source = client.get_model_version_download_uri(model_name, str(found.version))
+    return ModelRef(name=model_name, version=str(found.version), source=source or "")

@@ -1,0 +1,524 @@
+"""MLflow runs with automatic lineage, and where the tracking store lives.
+
+A training stage wraps its work in :func:`tracked_run`; the run then carries, without any extra
+code, what is needed to reproduce it: the git commit and whether the tree was dirty, the DVC
+hashes of the data from ``dvc.lock``, every value of ``params.yaml`` (nested keys joined with
+``.``), the Python and key package versions, and the validation result of the data used.
+
+The tracking URI is, in order: the explicit argument, ``MLFLOW_TRACKING_URI``, ``tracking_uri``
+in ``[tool.mlops]``, and finally the embedded sqlite store ``<project root>/mlflow.db`` (no
+server needed). A remote ``http(s)`` server is checked first with a 3 s ``/health`` probe, so an
+unreachable server fails in seconds with :class:`~mlops_common.errors.TrackingUnavailable`
+instead of MLflow's minutes of retries.
+
+>>> from mlops_common.tracking import tracked_run, log_model
+>>> with tracked_run("train", validation="reports/validation.json") as run:  # doctest: +SKIP
+...     model = LogisticRegression().fit(X, y)
+...     mlflow.log_metric("accuracy", accuracy)
+...     info = log_model(model, input_example=X.head(5))
+
+The same works as a decorator: ``@tracked_run("train")`` above ``def main(): ...``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import os
+import platform
+import subprocess
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlparse
+
+from mlops_common.config import ProjectConfig, load_project_config
+from mlops_common.errors import InputError, TrackingUnavailable
+
+__all__ = [
+    "KEY_PACKAGES",
+    "Lineage",
+    "TrackedRun",
+    "check_tracking_server",
+    "collect_lineage",
+    "flatten_params",
+    "log_model",
+    "model_pip_requirements",
+    "resolve_artifact_location",
+    "resolve_tracking_uri",
+    "tracked_run",
+]
+
+#: Packages whose installed versions every run records (``mlops.pkg.<name>`` tags).
+KEY_PACKAGES = ("mlops-common", "mlflow", "scikit-learn", "pandas", "numpy")
+
+#: What a logged scikit-learn model needs at load time; pinned from the installed versions.
+MODEL_PACKAGES = ("mlflow", "scikit-learn", "cloudpickle", "numpy", "pandas", "scipy")
+
+# MLflow rejects param values above this length (6000 in MLflow 2.x and 3.x).
+_MAX_PARAM_VALUE = 6000
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+# --------------------------------------------------------------------------- where the store is
+
+
+def resolve_tracking_uri(explicit: str | None = None, config: ProjectConfig | None = None) -> str:
+    """The tracking URI: ``explicit`` > ``MLFLOW_TRACKING_URI`` > ``[tool.mlops]`` > embedded.
+
+    >>> resolve_tracking_uri("http://127.0.0.1:5000")
+    'http://127.0.0.1:5000'
+    """
+    if explicit:
+        return explicit
+    from_env = os.environ.get("MLFLOW_TRACKING_URI", "").strip()
+    if from_env:
+        return from_env
+    cfg = config if config is not None else load_project_config()
+    if cfg.tracking_uri:
+        return cfg.tracking_uri
+    return cfg.default_tracking_uri
+
+
+def resolve_artifact_location(
+    config: ProjectConfig | None = None, tracking_uri: str | None = None
+) -> str | None:
+    """Where a new experiment stores its artifacts.
+
+    ``artifact_location`` from ``[tool.mlops]`` when set (a relative path is taken from the project
+    root); otherwise ``<root>/mlartifacts`` for a local store, and ``None`` for an ``http(s)``
+    server so that the server's own ``--artifacts-destination`` applies.
+    """
+    cfg = config if config is not None else load_project_config()
+    if cfg.artifact_location:
+        location = cfg.artifact_location
+        if "://" not in location and not Path(location).is_absolute():
+            return (cfg.root / location).resolve().as_uri()
+        return location
+    if tracking_uri and _is_http(tracking_uri):
+        return None
+    return cfg.default_artifact_location
+
+
+def _is_http(uri: str) -> bool:
+    return urlparse(uri).scheme in {"http", "https"}
+
+
+def check_tracking_server(uri: str, timeout: float = 3.0) -> None:
+    """Fail fast when an ``http(s)`` tracking server does not answer ``/health``.
+
+    Local stores (sqlite, file, postgres, ...) are not probed. Uses urllib only, so MLflow's client,
+    which retries for minutes, is never reached for a dead server.
+
+    >>> check_tracking_server("sqlite:///mlflow.db")  # nothing to probe
+    """
+    if not _is_http(uri):
+        return
+    health = uri.rstrip("/") + "/health"
+    fix = (
+        f"start it (mlflow server --host {urlparse(uri).hostname} --port "
+        f"{urlparse(uri).port or 5000}) or unset MLFLOW_TRACKING_URI to use the embedded store"
+    )
+    try:
+        with urllib.request.urlopen(health, timeout=timeout) as response:
+            response.read(64)
+    except urllib.error.HTTPError as exc:
+        # Something answered: only a server error means the tracking server is unusable.
+        if exc.code >= 500:
+            raise TrackingUnavailable(
+                f"MLflow tracking server {uri} answered {health} with HTTP {exc.code}; "
+                f"check its logs, or unset MLFLOW_TRACKING_URI to use the embedded store"
+            ) from exc
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise TrackingUnavailable(
+            f"MLflow tracking server {uri} did not answer within {timeout:g}s ({reason}); {fix}"
+        ) from exc
+
+
+# --------------------------------------------------------------------------------------- lineage
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """What a run was made from: code, data, parameters and environment."""
+
+    git_commit: str = "unknown"
+    git_dirty: bool | None = None
+    dvc_hashes: dict[str, str] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+    python_version: str = field(default_factory=platform.python_version)
+    packages: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def tags(self) -> dict[str, str]:
+        """The MLflow run tags for this lineage (params are logged as params, not tags)."""
+        tags = {
+            "mlops.git.commit": self.git_commit,
+            "mlops.git.dirty": "unknown" if self.git_dirty is None else str(self.git_dirty).lower(),
+            "mlops.python": self.python_version,
+        }
+        if self.git_commit != "unknown":
+            # MLflow's UI shows this standard tag as the run's source version.
+            tags["mlflow.source.git.commit"] = self.git_commit
+        tags.update({f"mlops.pkg.{name}": version for name, version in self.packages.items()})
+        tags.update({f"mlops.dvc.{path}": md5 for path, md5 in self.dvc_hashes.items()})
+        return tags
+
+
+def flatten_params(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested mapping to one level, keys joined with ``.``; lists become JSON strings.
+
+    >>> flatten_params({"train": {"C": 1.0, "cols": ["a", "b"]}, "seed": 7})
+    {'train.C': 1.0, 'train.cols': '["a", "b"]', 'seed': 7}
+    """
+    flat: dict[str, Any] = {}
+    for key, value in params.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            flat.update(flatten_params(value, prefix=f"{name}."))
+        elif isinstance(value, (list, tuple)):
+            flat[name] = json.dumps(list(value), default=str)
+        else:
+            flat[name] = value
+    return flat
+
+
+def _git(root: Path, *args: str) -> str | None:
+    try:
+        result = subprocess.run(
+            ["git", *args], cwd=root, capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def _git_state(root: Path) -> tuple[str, bool | None]:
+    commit = _git(root, "rev-parse", "HEAD")
+    if not commit:
+        return "unknown", None
+    status = _git(root, "status", "--porcelain", "--untracked-files=no")
+    return commit, None if status is None else bool(status)
+
+
+def _dvc_hashes(root: Path) -> dict[str, str]:
+    """``path -> md5`` of every dep and out recorded in ``dvc.lock`` (empty when absent)."""
+    lock = root / "dvc.lock"
+    if not lock.is_file():
+        return {}
+    import yaml
+
+    try:
+        data = yaml.safe_load(lock.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise InputError(f"{lock}: invalid YAML ({exc}); run `dvc repro` to rewrite it") from exc
+    hashes: dict[str, str] = {}
+    stages = data.get("stages", {}) if isinstance(data, dict) else {}
+    for stage in stages.values() if isinstance(stages, dict) else ():
+        if not isinstance(stage, dict):
+            continue
+        entries = [*(stage.get("deps") or ()), *(stage.get("outs") or ())]
+        for entry in entries:
+            if isinstance(entry, dict) and entry.get("path") and entry.get("md5"):
+                hashes[str(entry["path"])] = str(entry["md5"])
+    return dict(sorted(hashes.items()))
+
+
+def _package_versions(names: tuple[str, ...] = KEY_PACKAGES) -> dict[str, str]:
+    from importlib import metadata
+
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def collect_lineage(
+    root: Path | str | None = None, params_file: Path | str | None = "params.yaml"
+) -> Lineage:
+    """Lineage of the project at ``root`` (default: the project root above the working dir).
+
+    Works outside git (commit ``"unknown"``), without ``dvc.lock`` and without ``params.yaml``.
+
+    >>> collect_lineage(".").python_version  # doctest: +SKIP
+    '3.11.7'
+    """
+    folder = Path(root) if root is not None else load_project_config().root
+    commit, dirty = _git_state(folder)
+    params: dict[str, Any] = {}
+    if params_file is not None:
+        params_path = Path(params_file)
+        if not params_path.is_absolute():
+            params_path = folder / params_path
+        if params_path.is_file():
+            from mlops_common.config import load_params
+
+            params = flatten_params(load_params(params_path))
+    return Lineage(
+        git_commit=commit,
+        git_dirty=dirty,
+        dvc_hashes=_dvc_hashes(folder),
+        params=params,
+        packages=_package_versions(),
+    )
+
+
+def _validation_payload(validation: Any) -> dict[str, Any]:
+    """A ValidationResult, its ``to_dict()``, or the path of its JSON file, as a dict."""
+    if isinstance(validation, (str, Path)):
+        path = Path(validation)
+        if not path.is_file():
+            raise InputError(
+                f"{path}: validation result not found; run `mlops validate ... --output {path}` "
+                f"first or pass validation=None"
+            )
+        try:
+            payload = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path}: not valid JSON ({exc}); rerun the validation") from exc
+    elif isinstance(validation, Mapping):
+        payload = dict(validation)
+    elif hasattr(validation, "to_dict"):
+        payload = validation.to_dict()
+    else:
+        raise InputError(
+            f"validation={type(validation).__name__}: expected a ValidationResult, a dict or the "
+            f"path of its JSON file"
+        )
+    if not isinstance(payload, dict) or not isinstance(payload.get("success"), bool):
+        raise InputError(
+            "validation result has no boolean `success` field; pass the output of "
+            "mlops_common.validation.validate()"
+        )
+    return payload
+
+
+# ------------------------------------------------------------------------------------ the run
+
+
+class TrackedRun(contextlib.ContextDecorator):
+    """Context manager (yields the MLflow ``ActiveRun``) and decorator; see :func:`tracked_run`."""
+
+    def __init__(
+        self,
+        run_name: str | None = None,
+        *,
+        experiment: str | None = None,
+        params_file: Path | str | None = "params.yaml",
+        validation: Any = None,
+        tags: Mapping[str, Any] | None = None,
+        tracking_uri: str | None = None,
+        config: ProjectConfig | None = None,
+    ) -> None:
+        self.run_name = run_name
+        self.experiment = experiment
+        self.params_file = params_file
+        self.validation = validation
+        self.tags = dict(tags or {})
+        self.tracking_uri = tracking_uri
+        self.config = config
+        self.lineage: Lineage | None = None
+        self.run: Any = None
+        self._previous_uri_env: str | None = None
+
+    def _recreate_cm(self) -> TrackedRun:
+        # A decorated function may run many times: each call gets its own run and lineage.
+        fresh = copy.copy(self)
+        fresh.tags = dict(self.tags)
+        fresh.lineage = None
+        fresh.run = None
+        return fresh
+
+    def __enter__(self) -> Any:
+        cfg = self.config if self.config is not None else load_project_config()
+        uri = resolve_tracking_uri(self.tracking_uri, cfg)
+        check_tracking_server(uri)
+        validation = None if self.validation is None else _validation_payload(self.validation)
+        _ensure_sqlite_folder(uri)
+
+        import mlflow
+
+        # mlflow.set_tracking_uri also exports MLFLOW_TRACKING_URI, which would then outrank the
+        # project config of every later call in this process; __exit__ puts it back.
+        self._previous_uri_env = os.environ.get("MLFLOW_TRACKING_URI")
+        mlflow.set_tracking_uri(uri)
+        experiment_id = _experiment_id(
+            mlflow, self.experiment or cfg.experiment, resolve_artifact_location(cfg, uri)
+        )
+        self.lineage = collect_lineage(cfg.root, self.params_file)
+        tags = {**self.lineage.tags(), **{k: str(v) for k, v in self.tags.items()}}
+        if validation is not None:
+            tags["mlops.validation.success"] = str(validation["success"]).lower()
+            if validation.get("suite_name"):
+                tags["mlops.validation.suite"] = str(validation["suite_name"])
+        self.run = mlflow.start_run(
+            run_name=self.run_name,
+            experiment_id=experiment_id,
+            tags=tags,
+            nested=mlflow.active_run() is not None,
+        )
+        try:
+            if self.lineage.params:
+                mlflow.log_params(
+                    {k: _param_value(v) for k, v in self.lineage.params.items()},
+                )
+            if validation is not None:
+                mlflow.log_metric("validation_success", 1.0 if validation["success"] else 0.0)
+                mlflow.log_dict(validation, "validation/validation_result.json")
+        except BaseException:
+            mlflow.end_run(status="FAILED")
+            self._restore_uri_env()
+            raise
+        return self.run
+
+    def __exit__(self, exc_type: Any, exc: Any, traceback: Any) -> bool:
+        import mlflow
+
+        try:
+            mlflow.end_run(status="FINISHED" if exc_type is None else "FAILED")
+        finally:
+            self._restore_uri_env()
+        return False
+
+    def _restore_uri_env(self) -> None:
+        if self._previous_uri_env is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = self._previous_uri_env
+
+
+def tracked_run(
+    run_name: str | Callable[..., Any] | None = None,
+    *,
+    experiment: str | None = None,
+    params_file: Path | str | None = "params.yaml",
+    validation: Any = None,
+    tags: Mapping[str, Any] | None = None,
+    tracking_uri: str | None = None,
+    config: ProjectConfig | None = None,
+) -> Any:
+    """An MLflow run that records its lineage; a context manager and a decorator.
+
+    ``experiment`` defaults to ``[tool.mlops] experiment``; ``params_file`` is read relative to
+    the project root; ``validation`` is a ``ValidationResult``, its dict, or its JSON path
+    (logged as the tag ``mlops.validation.success``, the metric ``validation_success`` and the
+    artifact ``validation/validation_result.json``). The run ends ``FAILED`` when the body raises.
+
+    >>> with tracked_run("train") as run:  # doctest: +SKIP
+    ...     mlflow.log_metric("accuracy", 0.93)
+    >>> @tracked_run("train")  # doctest: +SKIP
+    ... def main(): ...
+    """
+    # Bare ``@tracked_run`` above a function: the run is named after it.
+    function = run_name if callable(run_name) else None
+    run = TrackedRun(
+        function.__name__ if function is not None else run_name,
+        experiment=experiment,
+        params_file=params_file,
+        validation=validation,
+        tags=tags,
+        tracking_uri=tracking_uri,
+        config=config,
+    )
+    return run(function) if function is not None else run
+
+
+def _param_value(value: Any) -> str:
+    # str() like MLflow itself, so a param reads the same whichever way it was logged.
+    return str(value)[:_MAX_PARAM_VALUE]
+
+
+def _ensure_sqlite_folder(uri: str) -> None:
+    """sqlite cannot create the folder of its file; MLflow's error then hides the cause."""
+    prefix = "sqlite:///"
+    if uri.startswith(prefix) and ":memory:" not in uri:
+        Path(uri[len(prefix) :]).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _experiment_id(mlflow: Any, name: str, artifact_location: str | None) -> str:
+    from mlflow.exceptions import MlflowException
+
+    experiment = mlflow.get_experiment_by_name(name)
+    if experiment is not None:
+        if experiment.lifecycle_stage == "deleted":
+            raise InputError(
+                f"experiment {name!r} is deleted in the tracking store; restore it with "
+                f"`mlflow experiments restore` or choose another name"
+            )
+        return experiment.experiment_id
+    try:
+        return mlflow.create_experiment(name, artifact_location=artifact_location)
+    except MlflowException:
+        # Another process created it between our lookup and create.
+        experiment = mlflow.get_experiment_by_name(name)
+        if experiment is None:
+            raise
+        return experiment.experiment_id
+
+
+# -------------------------------------------------------------------------------------- models
+
+
+def model_pip_requirements(names: tuple[str, ...] = MODEL_PACKAGES) -> list[str]:
+    """``name==version`` for the installed packages a scikit-learn model needs to load.
+
+    Passing these to MLflow skips its requirement inference, which reloads the model in a
+    subprocess (~2.7 s per ``log_model``).
+
+    >>> model_pip_requirements()  # doctest: +SKIP
+    ['mlflow==3.17.2', 'scikit-learn==1.9.1', 'cloudpickle==3.1.1', 'numpy==2.4.6', ...]
+    """
+    return [
+        f"{name}=={version}"
+        for name, version in _package_versions(names).items()
+        if version != "not installed"
+    ]
+
+
+def log_model(
+    model: Any,
+    *,
+    input_example: Any,
+    name: str = "model",
+    registered_model_name: str | None = None,
+    pip_requirements: list[str] | None = None,
+) -> Any:
+    """Log a scikit-learn model in the active run, with a signature inferred from
+    ``input_example`` and explicit pip requirements; returns MLflow's ``ModelInfo``.
+
+    >>> info = log_model(model, input_example=X_train.head(5))  # doctest: +SKIP
+    >>> info.model_uri  # doctest: +SKIP
+    'models:/m-...'
+    """
+    import mlflow
+    import mlflow.sklearn
+    from mlflow.models import infer_signature
+
+    predictions = model.predict(input_example)
+    signature = infer_signature(input_example, predictions)
+    kwargs: dict[str, Any] = {
+        "signature": signature,
+        "input_example": input_example,
+        "pip_requirements": pip_requirements
+        if pip_requirements is not None
+        else model_pip_requirements(),
+        "registered_model_name": registered_model_name,
+        # We trained the model in this process, so cloudpickle is safe; MLflow 3's default (skops)
+        # refuses tree ensembles unless every type is listed as trusted.
+        "serialization_format": mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE,
+    }
+    if int(mlflow.__version__.split(".")[0]) >= 3:
+        kwargs["name"] = name
+    else:  # pragma: no cover - MLflow 2.x names the argument artifact_path
+        kwargs["artifact_path"] = name
+    return mlflow.sklearn.log_model(model, **kwargs)

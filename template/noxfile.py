@@ -1,0 +1,88 @@
+"""Every task of this project is a nox session (`python -m pip install nox uv`, then `nox -s X`).
+
+nox -s lint       ruff check + ruff format --check
+nox -s tests      the project's tests (data suites, model, service)
+nox -s pipeline   dvc repro (prepare -> validate -> train -> evaluate -> register), then metrics
+nox -s drift      mlops drift of the logged predictions against the training data
+
+CI runs these same sessions.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import nox
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.sessions = ["lint", "tests"]
+
+ROOT = Path(__file__).parent
+TRAINING_DATA = "data/prepared/train.csv"
+PREDICTION_LOG = "logs/predictions.jsonl"
+READ_DRIFT_PARAMS = (
+    "import json, yaml; "
+    "print(json.dumps(yaml.safe_load(open('params.yaml', encoding='utf-8')).get('drift', {})))"
+)
+
+
+def install_project(session: nox.Session) -> None:
+    session.install("-e", ".[dev]")
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check."""
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The project's tests; extra arguments go to pytest (`nox -s tests -- -k data`)."""
+    install_project(session)
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def pipeline(session: nox.Session) -> None:
+    """Run the DVC pipeline (only the stages whose inputs changed) and show the metrics."""
+    install_project(session)
+    session.run("dvc", "repro", *session.posargs)
+    session.run("dvc", "metrics", "show")
+
+
+@nox.session
+def drift(session: nox.Session) -> None:
+    """Compare the service's logged inputs with the training data (exit 1 when they drifted)."""
+    install_project(session)
+    for path in (TRAINING_DATA, PREDICTION_LOG):
+        if not (ROOT / path).is_file():
+            session.error(f"{path} is missing: run `nox -s pipeline`, then serve some predictions")
+    # params.yaml is read by the session's Python, which has pyyaml (nox's own may not).
+    settings = json.loads(
+        session.run("python", "-c", READ_DRIFT_PARAMS, silent=True, log=False) or "{}"
+    )
+    with (ROOT / TRAINING_DATA).open(encoding="utf-8") as handle:
+        features = [name for name in next(csv.reader(handle)) if name != "target"]
+    session.run(
+        "mlops",
+        "drift",
+        TRAINING_DATA,
+        PREDICTION_LOG,
+        *(arg for name in features for arg in ("--column", name)),
+        "--psi-threshold",
+        str(settings.get("psi_threshold", 0.2)),
+        "--p-value",
+        str(settings.get("p_value", 0.05)),
+        "--output",
+        "reports/drift.json",
+        "--html",
+        "reports/drift.html",
+        success_codes=[0, 1],
+    )
+    session.log("drift report: reports/drift.json and reports/drift.html")

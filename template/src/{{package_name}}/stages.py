@@ -1,0 +1,154 @@
+"""Pipeline stages, run by DVC (dvc.yaml): ``python -m <package>.stages <stage>``.
+
+Each stage reads files, writes files, and hands everything shared (tracking and lineage, the
+model registry, the promotion gate) to mlops-common. The data check is `mlops validate` itself
+(see dvc.yaml). Project-specific choices live in data.py, features.py, train.py and evaluate.py;
+this file rarely needs an edit. Heavy libraries are imported inside the stage that needs them,
+so a stage pays only for what it uses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+import sys
+from pathlib import Path
+from typing import Any
+
+RAW = Path("data/raw/dataset.csv")
+TRAIN = Path("data/prepared/train.csv")
+TEST = Path("data/prepared/test.csv")
+VALIDATION_REPORTS = tuple(
+    Path(f"reports/validation_{name}.json") for name in ("raw", "train", "test")
+)
+MODEL = Path("models/model.pkl")
+TRAIN_RUN = Path("reports/train_run.json")
+METRICS = Path("metrics/eval.json")
+PROMOTION = Path("reports/promotion.json")
+
+
+def write_json(path: Path, payload: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def prepare(params: dict[str, Any]) -> None:
+    """Raw data to data/raw/, the train/test split to data/prepared/."""
+    from .data import load_raw_data
+    from .features import prepare as split
+
+    raw = load_raw_data()
+    train, test = split(raw, params.get("prepare", {}))
+    for frame, path in ((raw, RAW), (train, TRAIN), (test, TEST)):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        frame.to_csv(path, index=False)
+    print(f"prepare: {len(raw)} raw rows -> {len(train)} train, {len(test)} test")
+
+
+def train(params: dict[str, Any]) -> None:
+    """Fit the model inside a tracked MLflow run; keep the model and the run id for later stages."""
+    import pandas as pd
+    from mlops_common.tracking import log_model, tracked_run
+
+    from .features import split_xy
+    from .train import train as fit
+
+    reports = {path.stem: read_json(path) for path in VALIDATION_REPORTS}
+    validation = {
+        "success": all(report.get("success") is True for report in reports.values()),
+        "suite_name": "+".join(sorted({str(r.get("suite_name")) for r in reports.values()})),
+        "reports": reports,
+    }
+    train_frame = pd.read_csv(TRAIN)
+    with tracked_run("train", validation=validation) as run:
+        model = fit(train_frame, params.get("train", {}))
+        features, _ = split_xy(train_frame)
+        logged = log_model(model, input_example=features.head(5))
+    MODEL.parent.mkdir(parents=True, exist_ok=True)
+    MODEL.write_bytes(pickle.dumps(model))
+    write_json(
+        TRAIN_RUN,
+        {
+            "run_id": run.info.run_id,
+            "model_uri": logged.model_uri,
+            "validation_passed": validation["success"],
+        },
+    )
+    print(f"train: run {run.info.run_id}, model {logged.model_uri}")
+
+
+def evaluate(params: dict[str, Any]) -> None:
+    """Score the trained model on the test split; DVC tracks metrics/eval.json as metrics."""
+    import pandas as pd
+
+    from .evaluate import evaluate as score
+
+    model = pickle.loads(MODEL.read_bytes())
+    metrics = score(model, pd.read_csv(TEST))
+    write_json(METRICS, metrics)
+    print("evaluate: " + ", ".join(f"{name}={value:.4f}" for name, value in metrics.items()))
+
+
+def register(params: dict[str, Any]) -> None:
+    """Register the model version, then let the gate decide whether it becomes `champion`."""
+    from mlops_common.config import load_project_config
+    from mlops_common.registry import GateConfig, promote, register_model
+    from mlops_common.tracking import resolve_tracking_uri
+
+    config = load_project_config()
+    run = read_json(TRAIN_RUN)
+    metrics = read_json(METRICS)
+
+    from mlflow import MlflowClient
+
+    # The test metrics also go on the training run, so the MLflow UI shows them side by side.
+    client = MlflowClient(tracking_uri=resolve_tracking_uri(None, config))
+    for name, value in metrics.items():
+        client.log_metric(run["run_id"], f"test_{name}", value)
+
+    version = register_model(run["run_id"], config.model_name, model_uri=run["model_uri"])
+    decision = promote(
+        config.model_name,
+        version,
+        metrics,
+        GateConfig.from_dict(params.get("gate", {})),
+        validation_passed=run["validation_passed"],
+    )
+    write_json(PROMOTION, decision.to_dict())
+    print(f"register: {decision.summary()}")
+
+
+STAGES = {
+    "prepare": prepare,
+    "train": train,
+    "evaluate": evaluate,
+    "register": register,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog=f"python -m {__package__}.stages", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("stage", choices=sorted(STAGES))
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    args = parser.parse_args(argv)
+
+    from mlops_common.config import load_params
+    from mlops_common.errors import MlopsError
+
+    try:
+        STAGES[args.stage](load_params(args.params))
+    except MlopsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,311 @@
+"""The fast path and real Great Expectations 1.x must agree, expectation by expectation.
+
+Same suite, same data (clean and corrupted), once with ``engine="fast"`` and once with
+``engine="great_expectations"``: identical verdicts, unexpected counts, percentages, observed
+values and samples of offending values.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlops_common.validation import validate
+from mlops_common.validation.fast import supports
+from mlops_common.validation.suite import load_suite
+
+pytestmark = pytest.mark.xdist_group("great_expectations")
+
+ROWS = 400
+
+
+@pytest.fixture(scope="session")
+def ge_context():
+    """One GE import and one ephemeral context for the whole session (GE import takes seconds)."""
+    from mlops_common.validation import ge_engine
+
+    return ge_engine.get_context()
+
+
+def clean_frame() -> pd.DataFrame:
+    rng = np.random.default_rng(7)
+    return pd.DataFrame(
+        {
+            "id": np.arange(ROWS, dtype="int64"),
+            "amount": rng.uniform(1.0, 99.0, ROWS).round(2),
+            "quantity": rng.integers(1, 10, ROWS),
+            "segment": rng.choice(["retail", "b2b", "online"], ROWS),
+            "code": [f"AB-{i:04d}" for i in range(ROWS)],
+            "flag": rng.random(ROWS) > 0.5,
+            "region": rng.choice(["north", "south"], ROWS),
+            "score": rng.normal(50.0, 5.0, ROWS),
+        }
+    )
+
+
+def corrupted_frame() -> pd.DataFrame:
+    df = clean_frame()
+    df.loc[[3, 17, 200], "amount"] = np.nan  # nulls
+    df.loc[[5, 6], "amount"] = [150.0, -3.0]  # out of range
+    df.loc[9, "amount"] = np.inf  # infinity: a value, not a null, for GE
+    df.loc[[11, 12], "segment"] = ["wholesale", "retail "]  # bad categories
+    df.loc[13, "segment"] = None
+    df.loc[[20, 21], "id"] = [19, 19]  # duplicates
+    df.loc[[30, 31], "code"] = ["ab-0001", "XX"]  # regex misses
+    df.loc[32, "code"] = None
+    df.loc[[40, 41], ["region", "quantity"]] = [["north", 3], ["north", 3]]
+    df["quantity"] = df["quantity"].astype("float64")  # wrong type: float where int expected
+    df.loc[50, "score"] = np.nan
+    df["mixed"] = pd.Series([1, "two", 3.0, None] * (ROWS // 4), dtype=object)
+    return df
+
+
+SUITE = {
+    "name": "orders",
+    "expectations": [
+        {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 100}},
+        {
+            "type": "expect_table_row_count_to_be_between",
+            "kwargs": {"min_value": 1, "max_value": ROWS, "strict_max": True},
+        },
+        {"type": "expect_column_to_exist", "kwargs": {"column": "amount"}},
+        {"type": "expect_column_to_exist", "kwargs": {"column": "amount", "column_index": 2}},
+        {"type": "expect_column_to_exist", "kwargs": {"column": "nope"}},
+        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "amount"}},
+        {
+            "type": "expect_column_values_to_not_be_null",
+            "kwargs": {"column": "segment", "mostly": 0.99},
+        },
+        {
+            "type": "expect_column_values_to_be_between",
+            "kwargs": {"column": "amount", "min_value": 0, "max_value": 100},
+        },
+        {
+            "type": "expect_column_values_to_be_between",
+            "kwargs": {"column": "amount", "min_value": 0, "max_value": 100, "mostly": 0.99},
+        },
+        {
+            "type": "expect_column_values_to_be_between",
+            "kwargs": {
+                "column": "quantity",
+                "min_value": 1,
+                "max_value": 9,
+                "strict_min": True,
+                "strict_max": True,
+            },
+        },
+        {
+            "type": "expect_column_values_to_be_between",
+            "kwargs": {"column": "id", "max_value": 1000},
+        },
+        {
+            "type": "expect_column_values_to_be_between",
+            "kwargs": {"column": "flag", "min_value": 0},
+        },
+        {
+            "type": "expect_column_values_to_be_in_set",
+            "kwargs": {"column": "segment", "value_set": ["retail", "b2b", "online"]},
+        },
+        {
+            "type": "expect_column_values_to_be_in_set",
+            "kwargs": {"column": "quantity", "value_set": [1, 2, 3, 4, 5], "mostly": 0.4},
+        },
+        {
+            "type": "expect_column_values_to_not_be_in_set",
+            "kwargs": {"column": "segment", "value_set": ["wholesale"]},
+        },
+        {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "id"}},
+        {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "code"}},
+        {
+            "type": "expect_column_values_to_be_unique",
+            "kwargs": {"column": "region", "mostly": 0.0},
+        },
+        {
+            "type": "expect_column_values_to_match_regex",
+            "kwargs": {"column": "code", "regex": r"^AB-\d{4}$"},
+        },
+        {
+            "type": "expect_column_values_to_match_regex",
+            "kwargs": {"column": "amount", "regex": r"\.", "mostly": 0.5},
+        },
+        {"type": "expect_column_values_to_be_of_type", "kwargs": {"column": "id", "type_": "int"}},
+        {
+            "type": "expect_column_values_to_be_of_type",
+            "kwargs": {"column": "quantity", "type_": "int64"},
+        },
+        {
+            "type": "expect_column_values_to_be_of_type",
+            "kwargs": {"column": "amount", "type_": "float"},
+        },
+        {
+            "type": "expect_column_values_to_be_of_type",
+            "kwargs": {"column": "segment", "type_": "str"},
+        },
+        {
+            "type": "expect_column_values_to_be_of_type",
+            "kwargs": {"column": "flag", "type_": "bool"},
+        },
+        {
+            "type": "expect_column_values_to_be_of_type",
+            "kwargs": {"column": "mixed", "type_": "int"},
+        },
+        {
+            "type": "expect_column_values_to_be_of_type",
+            "kwargs": {"column": "mixed", "type_": "object"},
+        },
+        {
+            "type": "expect_column_values_to_be_in_type_list",
+            "kwargs": {"column": "quantity", "type_list": ["int", "int64"]},
+        },
+        {
+            "type": "expect_column_values_to_be_in_type_list",
+            "kwargs": {"column": "amount", "type_list": ["float64", "int64"]},
+        },
+        {
+            "type": "expect_column_values_to_be_in_type_list",
+            "kwargs": {"column": "mixed", "type_list": ["int", "float"], "mostly": 0.5},
+        },
+        {
+            "type": "expect_column_mean_to_be_between",
+            "kwargs": {"column": "amount", "min_value": 40, "max_value": 60},
+        },
+        {
+            "type": "expect_column_mean_to_be_between",
+            "kwargs": {"column": "score", "min_value": 45, "max_value": 55, "strict_min": True},
+        },
+        {
+            "type": "expect_column_median_to_be_between",
+            "kwargs": {"column": "amount", "min_value": 40, "max_value": 60},
+        },
+        {
+            "type": "expect_column_median_to_be_between",
+            "kwargs": {"column": "quantity", "min_value": 4, "max_value": 6},
+        },
+        {
+            "type": "expect_column_stdev_to_be_between",
+            "kwargs": {"column": "score", "min_value": 3, "max_value": 7},
+        },
+        {
+            "type": "expect_column_stdev_to_be_between",
+            "kwargs": {"column": "amount", "max_value": 40},
+        },
+        {
+            "type": "expect_column_max_to_be_between",
+            "kwargs": {"column": "amount", "max_value": 100},
+        },
+        {"type": "expect_column_min_to_be_between", "kwargs": {"column": "id", "min_value": 0}},
+        {
+            "type": "expect_compound_columns_to_be_unique",
+            "kwargs": {"column_list": ["region", "quantity", "id"]},
+        },
+        {
+            "type": "expect_compound_columns_to_be_unique",
+            "kwargs": {"column_list": ["region", "segment"], "mostly": 0.0},
+        },
+        {
+            "type": "expect_compound_columns_to_be_unique",
+            "kwargs": {"column_list": ["amount", "code"], "ignore_row_if": "any_value_is_missing"},
+        },
+        # absent column: GE reports a failed expectation with an exception message
+        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "missing_col"}},
+        {
+            "type": "expect_column_values_to_be_between",
+            "kwargs": {"column": "missing_col", "min_value": 0, "max_value": 1},
+        },
+    ],
+}
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-9) or (math.isnan(a) and math.isnan(b)) or a == b
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if a is None or b is None:
+        return a is b or (a is None and isinstance(b, float) and math.isnan(b))
+    return bool(a == b)
+
+
+def _assert_engines_agree(df: pd.DataFrame) -> None:
+    before = copy.deepcopy(df)
+    fast = validate(df, SUITE, engine="fast")
+    ge = validate(df, SUITE, engine="great_expectations")
+    pd.testing.assert_frame_equal(df, before)
+    assert {o.engine for o in fast.results} == {"fast"}
+    assert {o.engine for o in ge.results} == {"great_expectations"}
+    mismatches = []
+    for ours, theirs in zip(fast.results, ge.results, strict=True):
+        for field in (
+            "success",
+            "unexpected_count",
+            "unexpected_percent",
+            "element_count",
+            "observed_value",
+            "partial_unexpected_list",
+        ):
+            mine, reference = getattr(ours, field), getattr(theirs, field)
+            if not _same(mine, reference):
+                mismatches.append((ours.expectation_type, ours.kwargs, field, mine, reference))
+        if (ours.exception_message is None) != (theirs.exception_message is None):
+            mismatches.append((ours.expectation_type, ours.kwargs, "exception", ours, theirs))
+    assert not mismatches, "\n".join(map(repr, mismatches))
+    assert fast.success == ge.success
+
+
+def test_suite_is_entirely_on_the_fast_path():
+    assert all(supports(e) for e in load_suite(SUITE).expectations)
+
+
+def test_fast_path_matches_great_expectations_on_clean_data(ge_context):
+    _assert_engines_agree(clean_frame())
+
+
+def test_fast_path_matches_great_expectations_on_corrupted_data(ge_context):
+    df = corrupted_frame()
+    _assert_engines_agree(df)
+    # The corruption really is caught, so the comparison above is not between two no-ops.
+    failed = {(o.expectation_type, o.column) for o in validate(df, SUITE, engine="fast").failed}
+    assert ("expect_column_values_to_be_unique", "id") in failed
+    assert ("expect_column_values_to_match_regex", "code") in failed
+    assert ("expect_column_values_to_be_in_set", "segment") in failed
+
+
+def test_fast_path_matches_great_expectations_with_nulls_everywhere(ge_context):
+    df = clean_frame().astype({"quantity": "float64"})
+    df.loc[:, ["amount", "quantity", "score"]] = np.nan
+    df.loc[::2, ["segment", "code", "region"]] = None
+    _assert_engines_agree(df)
+
+
+def test_auto_engine_hands_unknown_to_fast_path_expectations_to_great_expectations(ge_context):
+    df = clean_frame()
+    df.loc[0, "segment"] = None
+    suite = {
+        "name": "mixed",
+        "expectations": [
+            {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "segment"}},
+            {
+                "type": "expect_column_distinct_values_to_be_in_set",
+                "kwargs": {"column": "segment", "value_set": ["retail", "b2b"]},
+            },
+            {
+                "type": "expect_column_value_lengths_to_be_between",
+                "kwargs": {"column": "code", "min_value": 7, "max_value": 7},
+            },
+        ],
+    }
+    result = validate(df, suite)
+    assert [o.engine for o in result.results] == [
+        "fast",
+        "great_expectations",
+        "great_expectations",
+    ]
+    assert [o.success for o in result.results] == [False, False, True]
+    assert result.results[1].partial_unexpected_list == ["online"]
+    assert result.results[2].unexpected_count == 0

@@ -1,0 +1,372 @@
+"""Render a client project and run it for real: environment, pipeline, service, drift.
+
+One home for the steps that the end-to-end tests (``tests/conftest.py``), ``nox -s demo`` and
+``benchmarks/bench_template.py`` all take, so they cannot drift apart. Only the standard library
+is imported at module level: ``copier`` is imported by :func:`render_project` alone, and every
+project command runs in the project's own virtualenv through :func:`run`.
+
+    python tests/template/project_workflow.py demo --dest demo
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+# Answers every render needs; everything else takes its copier.yml default.
+BASE_ANSWERS: dict[str, Any] = {"project_name": "Churn Model"}
+# Offline and quiet: no analytics, telemetry or update checks from DVC and MLflow.
+QUIET_ENV = {
+    "DVC_NO_ANALYTICS": "1",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "DO_NOT_TRACK": "true",
+    "GIT_AUTHOR_NAME": "mlops template tests",
+    "GIT_AUTHOR_EMAIL": "tests@example.com",
+    "GIT_COMMITTER_NAME": "mlops template tests",
+    "GIT_COMMITTER_EMAIL": "tests@example.com",
+}
+
+
+def render_project(
+    destination: Path, src: Path | str = REPO_ROOT, vcs_ref: str | None = None, **answers: Any
+) -> Path:
+    """Render the template with real Copier (non-interactive, defaults for the rest)."""
+    import copier
+
+    copier.run_copy(
+        str(src),
+        str(destination),
+        data={**BASE_ANSWERS, **answers},
+        defaults=True,
+        unsafe=True,
+        quiet=True,
+        vcs_ref=vcs_ref,
+    )
+    return destination
+
+
+def template_snapshot(destination: Path) -> Path:
+    """copier.yml and template/ copied without git, for many cheap renders.
+
+    Rendering from the checkout makes Copier clone it (and copy uncommitted changes) each time;
+    a plain folder skips that. Its renders have no ``_commit``, so they pin the fallback version.
+    """
+    destination.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(REPO_ROOT / "copier.yml", destination / "copier.yml")
+    shutil.copytree(REPO_ROOT / "template", destination / "template")
+    return destination
+
+
+def uv_command() -> list[str]:
+    """uv from this interpreter's environment when installed there, else from PATH."""
+    with contextlib.suppress(ImportError):
+        import uv  # noqa: F401
+
+        return [sys.executable, "-m", "uv"]
+    found = shutil.which("uv")
+    if found is None:
+        raise RuntimeError("uv is not installed: `python -m pip install uv`")
+    return [found]
+
+
+def build_library_wheel(out_dir: Path) -> Path:
+    """``uv build --wheel`` of this checkout's mlops-common into ``out_dir``; the wheel's path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [*uv_command(), "build", "--wheel", "--quiet", "--out-dir", str(out_dir), str(REPO_ROOT)],
+        check=True,
+    )
+    wheels = sorted(out_dir.glob("mlops_common-*.whl"), key=lambda path: path.stat().st_mtime)
+    if not wheels:
+        raise RuntimeError(f"uv build wrote no mlops_common wheel into {out_dir}")
+    return wheels[-1]
+
+
+def project_requirements(project: Path) -> list[str]:
+    """The rendered project's dependencies plus its ``dev`` extra (without the project)."""
+    meta = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    return [*meta["dependencies"], *meta.get("optional-dependencies", {}).get("dev", [])]
+
+
+def create_project_env(
+    venv: Path, project: Path, wheel: Path, *, install_project: bool = False
+) -> Path:
+    """A virtualenv with the project's dependencies, mlops-common coming from ``wheel``.
+
+    The project pins the released range of mlops-common (``>=0.1,<1``); a checkout between
+    releases builds a dev version outside it, so the wheel is given as an override: the project's
+    pin is still read, the local build answers it. Unless ``install_project``, the project itself
+    is not installed: its code runs from ``src/`` (PYTHONPATH), so any number of rendered projects
+    can share one environment.
+    """
+    uv = uv_command()
+    subprocess.run([*uv, "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)
+    requirements = venv / "requirements.txt"
+    requirements.write_text("\n".join(project_requirements(project)) + "\n", encoding="utf-8")
+    overrides = venv / "overrides.txt"
+    overrides.write_text(f"mlops-common @ {wheel.resolve().as_uri()}\n", encoding="utf-8")
+    subprocess.run(
+        [
+            *uv,
+            "pip",
+            "install",
+            "--quiet",
+            "--python",
+            str(venv_python(venv)),
+            *(["--editable", f"{project}[dev]"] if install_project else []),
+            "--requirement",
+            str(requirements),
+            "--override",
+            str(overrides),
+        ],
+        check=True,
+    )
+    return venv
+
+
+def venv_python(venv: Path) -> Path:
+    return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def project_env(venv: Path, project: Path) -> dict[str, str]:
+    """Environment to run the project's commands with: the venv first on PATH, ``src`` importable,
+    the project's own embedded MLflow store (no inherited MLFLOW_TRACKING_URI)."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("MLFLOW_")}
+    env.pop("PYTHONHOME", None)
+    env.update(QUIET_ENV)
+    env["VIRTUAL_ENV"] = str(venv)
+    env["PATH"] = f"{venv_python(venv).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["PYTHONPATH"] = str(project / "src")
+    return env
+
+
+def run(
+    command: Sequence[str],
+    project: Path,
+    env: dict[str, str],
+    *,
+    check: bool = True,
+    timeout: float = 600,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` in ``project``; on failure raise with the command's whole output."""
+    result = subprocess.run(
+        list(command),
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if check and result.returncode != 0:
+        raise RuntimeError(
+            f"`{' '.join(command)}` exited {result.returncode} in {project}\n"
+            f"--- stdout\n{result.stdout[-6000:]}\n--- stderr\n{result.stderr[-6000:]}"
+        )
+    return result
+
+
+def git_init_commit(project: Path, env: dict[str, str]) -> None:
+    """``git init`` and a first commit, as a client does right after ``copier copy``."""
+    for command in (
+        ["git", "init", "--quiet", "--initial-branch", "main"],
+        ["git", "add", "--all"],
+        ["git", "commit", "--quiet", "--no-verify", "--message", "Start from the mlops template"],
+    ):
+        run(command, project, env)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def http_json(url: str, payload: Any | None = None, timeout: float = 10) -> tuple[int, Any]:
+    """GET (or POST ``payload`` as JSON) and return (status, decoded body)."""
+    data = None if payload is None else json.dumps(payload).encode()
+    request = urllib.request.Request(
+        url, data=data, headers={"content-type": "application/json"} if data else {}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"null")
+
+
+@contextlib.contextmanager
+def serving(
+    project: Path, env: dict[str, str], *, port: int | None = None, timeout: float = 120
+) -> Iterator[str]:
+    """``mlops serve`` as a subprocess on 127.0.0.1; yields its base URL once /ready answers 200.
+
+    The process is always stopped (terminate, then kill) when the block ends.
+    """
+    port = port or free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryFile(mode="w+") as log:
+        process = subprocess.Popen(
+            ["mlops", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=project,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                if process.poll() is not None:
+                    log.seek(0)
+                    output = log.read()[-4000:]
+                    raise RuntimeError(f"mlops serve exited {process.returncode}:\n{output}")
+                with contextlib.suppress(OSError):
+                    if http_json(f"{base_url}/ready", timeout=2)[0] == 200:
+                        break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"mlops serve did not become ready at {base_url}")
+                time.sleep(0.25)
+            yield base_url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=15)
+
+
+def sample_records(project: Path, count: int = 5) -> list[dict[str, float]]:
+    """The first ``count`` rows of the prepared test split, without the label, as JSON records."""
+    with (project / "data" / "prepared" / "test.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))[:count]
+    return [{key: float(value) for key, value in row.items() if key != "target"} for row in rows]
+
+
+def champion(project: Path, env: dict[str, str]) -> dict[str, Any]:
+    """The ``champion`` model version in the project's store, read with the project's MLflow."""
+    code = (
+        "import json\n"
+        "from mlflow import MlflowClient\n"
+        "from mlops_common.config import load_project_config\n"
+        "from mlops_common.tracking import resolve_tracking_uri\n"
+        "config = load_project_config()\n"
+        "uri = resolve_tracking_uri(None, config)\n"
+        "version = MlflowClient(uri, registry_uri=uri).get_model_version_by_alias(\n"
+        "    config.model_name, 'champion')\n"
+        "print(json.dumps({'name': version.name, 'version': version.version, 'uri': uri,\n"
+        "                  'tags': dict(version.tags)}))\n"
+    )
+    result = run(["python", "-c", code], project, env)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def drift(project: Path, env: dict[str, str]) -> tuple[int, dict[str, Any], Path]:
+    """``mlops drift`` of the logged predictions against the training split."""
+    report = project / "reports" / "drift.json"
+    result = run(
+        [
+            "mlops",
+            "drift",
+            "data/prepared/train.csv",
+            "logs/predictions.jsonl",
+            "--output",
+            str(report),
+            "--html",
+            str(report.with_suffix(".html")),
+        ],
+        project,
+        env,
+        check=False,
+    )
+    if result.returncode not in (0, 1):
+        raise RuntimeError(f"mlops drift exited {result.returncode}:\n{result.stderr[-4000:]}")
+    return result.returncode, json.loads(report.read_text(encoding="utf-8")), report
+
+
+# ------------------------------------------------------------------------------------- demo
+
+
+def demo(destination: Path, *, ml_task: str = "classification") -> None:
+    """Render a project into ``destination`` and run all of it, printing where everything is."""
+    started = time.perf_counter()
+    destination = destination.resolve()
+    if destination.exists():
+        shutil.rmtree(destination)
+    step(f"copier copy -> {destination}")
+    render_project(destination, ml_task=ml_task)
+    with tempfile.TemporaryDirectory(prefix="mlops-wheel-") as wheel_dir:
+        step("uv build --wheel (mlops-common from this checkout)")
+        wheel = build_library_wheel(Path(wheel_dir))
+        step(f"virtualenv {destination / '.venv'} with the project's dependencies + {wheel.name}")
+        venv = create_project_env(destination / ".venv", destination, wheel, install_project=True)
+    env = project_env(venv, destination)
+    git_init_commit(destination, env)
+    step("dvc repro")
+    print(run(["dvc", "repro"], destination, env).stdout[-2500:])
+    print(run(["dvc", "metrics", "show"], destination, env).stdout)
+    step("pytest (the project's own tests)")
+    print(run(["python", "-m", "pytest", "-q", "-p", "no:cacheprovider"], destination, env).stdout)
+    step("mlops serve + POST /predict")
+    with serving(destination, env) as base_url:
+        status, body = http_json(f"{base_url}/predict", {"records": sample_records(destination)})
+        print(f"POST {base_url}/predict -> {status} {json.dumps(body)}")
+    step("mlops drift")
+    drift_code, _, report = drift(destination, env)
+    best = champion(destination, env)
+    step(f"done in {time.perf_counter() - started:.0f} s")
+    print(
+        "\n".join(
+            [
+                f"project        {destination}",
+                f"virtualenv     {venv}  (. {venv}/bin/activate)",
+                f"MLflow store   {best['uri']}  (mlflow ui --backend-store-uri {best['uri']})",
+                f"model          models:/{best['name']}@champion -> version {best['version']}",
+                f"metrics        {destination / 'metrics' / 'eval.json'}",
+                f"promotion      {destination / 'reports' / 'promotion.json'}",
+                f"predictions    {destination / 'logs' / 'predictions.jsonl'}",
+                f"drift report   {report} and {report.with_suffix('.html')} "
+                f"({'drift detected' if drift_code else 'no drift'})",
+                f"serve again    cd {destination} && .venv/bin/mlops serve",
+            ]
+        )
+    )
+
+
+def step(message: str) -> None:
+    print(f"\n== {message}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo_parser = commands.add_parser("demo", help="render ./demo and run its whole pipeline")
+    demo_parser.add_argument("--dest", type=Path, default=REPO_ROOT / "demo")
+    demo_parser.add_argument("--ml-task", default="classification")
+    args = parser.parse_args(argv)
+    demo(args.dest, ml_task=args.ml_task)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

