@@ -123,6 +123,7 @@ def cli_reference() -> str:
 def drift_report_example() -> str:
     import numpy as np
     import pandas as pd
+
     from mlops_common.monitoring import detect_drift, write_html_report
 
     rng = np.random.default_rng(7)
@@ -148,6 +149,7 @@ def drift_report_example() -> str:
 
 def fleet_report_example() -> str:
     import copier
+
     from mlops_common.fleet import collect_projects, fleet_status
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -240,6 +240,10 @@ def test_dockerfile_with_a_package_index_passes_hadolint(tmp_path):
         text=True,
     )
     assert result.returncode == 0, result.stdout
+    # Index credentials arrive as a BuildKit secret (netrc) at install time, never as a layer.
+    dockerfile = (project / "Dockerfile").read_text(encoding="utf-8")
+    assert "--mount=type=secret,id=netrc,target=/root/.netrc" in dockerfile
+    assert "ARG " not in dockerfile and "PASSWORD" not in dockerfile.upper()
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
     assert pyproject["tool"]["uv"]["index"][0]["url"] == "https://pypi.example.com/simple"
     assert pyproject["tool"]["uv"]["sources"]["mlops-common"] == {"index": "team"}
