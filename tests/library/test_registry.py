@@ -537,7 +537,7 @@ def test_run_registration_and_promotion_through_a_real_mlflow_server(
         name, version, None, ACCURACY_GATE, validation_passed=True, tracking_uri=mlflow_server
     )
     assert decision.promoted
-    client = MlflowClient(tracking_uri=mlflow_server)
+    client = MlflowClient(tracking_uri=mlflow_server, registry_uri=mlflow_server)
     assert client.get_run(run.info.run_id).info.artifact_uri.startswith("mlflow-artifacts:")
     champion = client.get_model_version_by_alias(name, CHAMPION)
     assert str(champion.version) == version
