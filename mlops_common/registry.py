@@ -473,6 +473,16 @@ def register_model(
         source, model_id = _logged_model_source(client, run, artifact_path)
     elif source.startswith("models:/m-"):
         model_id = source.split("/", 1)[1].strip("/")
+    if model_id:
+        # Register from the logged model's own artifact location: given a `models:/m-...` source,
+        # MLflow looks the model up through the process-wide tracking URI, not this client's.
+        try:
+            source = client.get_logged_model(model_id).artifact_location
+        except MlflowException as exc:
+            raise RegistryError(
+                f"logged model {model_id} not found at {client.tracking_uri}; pass the "
+                f"model_uri that log_model returned in this store"
+            ) from exc
     try:
         try:
             client.create_registered_model(model_name)
