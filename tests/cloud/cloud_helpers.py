@@ -212,6 +212,9 @@ def register_tiny_models(
     finally:
         mlflow.set_tracking_uri(None)
         mlflow.set_registry_uri(None)
+        # Unsetting leaves the exported variables behind (MLflow 3.17): drop them too.
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+        os.environ.pop("MLFLOW_REGISTRY_URI", None)
     client.set_registered_model_alias(model_name, "champion", versions[-1])
     return Registry(root, tracking_uri, model_name, tuple(versions))
 

@@ -542,5 +542,6 @@ def test_run_registration_and_promotion_through_a_real_mlflow_server(
     champion = client.get_model_version_by_alias(name, CHAMPION)
     assert str(champion.version) == version
     assert champion.tags["mlops.gate.decision"] == "promoted"
+    mlflow.set_registry_uri(mlflow_server)  # the autouse fixture in tests/conftest.py resets it
     reloaded = mlflow.sklearn.load_model(f"models:/{name}@{CHAMPION}")
     assert list(reloaded.predict(features)) == list(model.predict(features))
