@@ -8,11 +8,12 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import typer
 
-__all__ = ["emit_json", "emit_table", "is_tty"]
+__all__ = ["emit", "emit_json", "emit_table", "is_tty"]
 
 
 def is_tty() -> bool:
@@ -42,3 +43,23 @@ def emit_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
     typer.echo("\t".join(columns))
     for row in rows:
         typer.echo("\t".join(str(cell) for cell in row))
+
+
+def emit(result: Any, *, as_json: bool = False, output: Path | None = None) -> None:
+    """Show a result the one way every command does, then exit with its ``exit_code``.
+
+    ``--json`` prints ``to_dict()`` as JSON instead of ``summary()``; ``--output PATH`` also
+    writes it: ``.html`` through ``write_html`` where the result has one, JSON otherwise.
+    """
+    if output is not None:
+        if output.suffix.lower() in {".html", ".htm"} and hasattr(result, "write_html"):
+            written = result.write_html(output)
+        else:
+            written = result.to_json(output)
+        if not as_json:
+            typer.echo(f"wrote {written}", err=True)
+    if as_json:
+        emit_json(result)
+    else:
+        typer.echo(result.summary())
+    raise typer.Exit(getattr(result, "exit_code", 0))
