@@ -89,7 +89,8 @@ def bench(session: nox.Session) -> None:
         scripts, extra = sorted((ROOT / "benchmarks").glob("bench_*.py")), []
     for script in scripts:
         session.log(f"== {script.name}")
-        session.run("python", str(script), *extra)
+        # As modules from the root, so they import the shared helpers in tools/ by name.
+        session.run("python", "-m", f"benchmarks.{script.stem}", *extra)
 
 
 @nox.session(python=PYTHON)
@@ -101,7 +102,8 @@ def demo(session: nox.Session) -> None:
     session.install("copier>=9.4,<10", "uv")
     session.run(
         "python",
-        str(ROOT / "tests" / "template" / "project_workflow.py"),
+        "-m",
+        "tools.project_workflow",
         "demo",
         "--dest",
         str(ROOT / "demo"),

@@ -22,10 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from mlops_common.fleet import collect_projects, fleet_status, fleet_update
 
-from mlops_common.fleet import collect_projects, fleet_status, fleet_update  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 VARIANTS = [
     {},

@@ -13,7 +13,7 @@ It also prints ratios: the first ``dvc repro`` against its 30 s target (2 cores)
 and the tests against the first run. Timings swing widely with other load on the machine, so
 compare figures taken side by side.
 
-    python benchmarks/bench_template.py [--ml-task regression]
+    python -m benchmarks.bench_template [--ml-task regression]    (from the repository root)
 """
 
 from __future__ import annotations
@@ -26,9 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "template"))
-
-import project_workflow as workflow
+from tools import project_workflow as workflow
 
 
 def timed(label: str, command: list[str], project: Path, env: dict[str, str]) -> float:

@@ -15,10 +15,9 @@ from typing import Any
 
 import pytest
 
+from tools import project_workflow  # shared with `nox -s demo` and benchmarks/bench_template.py
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
-# Shared with `nox -s demo` and benchmarks/bench_template.py (plain module, stdlib imports only).
-sys.path.insert(0, str(REPO_ROOT / "tests" / "template"))
-import project_workflow  # noqa: E402
 
 BIN_DIR = Path(sys.executable).parent
 

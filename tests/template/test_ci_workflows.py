@@ -24,6 +24,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tools import project_workflow
+
 
 def _shared_conftest() -> Any:
     """tests/conftest.py as a module (conftest files are not importable by a stable name)."""
@@ -40,7 +42,6 @@ def _shared_conftest() -> Any:
 
 
 REPO_ROOT: Path = _shared_conftest().REPO_ROOT
-project_workflow = _shared_conftest().project_workflow
 render = _shared_conftest().render
 git = _shared_conftest().git
 pytestmark = pytest.mark.xdist_group("ci_workflows")

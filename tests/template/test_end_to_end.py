@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from project_workflow import (
+
+from tools.project_workflow import (
     champion,
     drift,
     git_init_commit,

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 import tomllib
 import yaml
-from project_workflow import REPO_ROOT, template_snapshot
-from project_workflow import render_project as render
+from tools.project_workflow import REPO_ROOT, template_snapshot
+from tools.project_workflow import render_project as render
 
 BIN_DIR = Path(sys.executable).parent
 

@@ -5,7 +5,7 @@ One home for the steps that the end-to-end tests (``tests/conftest.py``), ``nox 
 is imported at module level: ``copier`` is imported by :func:`render_project` alone, and every
 project command runs in the project's own virtualenv through :func:`run`.
 
-    python tests/template/project_workflow.py demo --dest demo
+    python -m tools.project_workflow demo --dest demo
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 # Answers every render needs; everything else takes its copier.yml default.
 BASE_ANSWERS: dict[str, Any] = {"project_name": "Churn Model"}
 # Offline and quiet: no analytics, telemetry or update checks from DVC and MLflow.
