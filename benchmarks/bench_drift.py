@@ -170,7 +170,7 @@ def main() -> None:
     from scipy import stats
 
     from mlops_common.monitoring import DriftConfig, detect_drift
-    from mlops_common.monitoring.drift import _sorted_finite, ks_2samp_sorted
+    from mlops_common.monitoring.stats import ks_2samp_sorted, sorted_finite
 
     reference, current, checksum = make_data(args.rows, args.columns, args.seed)
     data_mib = (reference.memory_usage().sum() + current.memory_usage().sum()) / 2**20
@@ -212,7 +212,7 @@ def main() -> None:
 
     def ours_ks():
         return [
-            ks_2samp_sorted(_sorted_finite(reference[n])[0], _sorted_finite(current[n])[0])
+            ks_2samp_sorted(sorted_finite(reference[n])[0], sorted_finite(current[n])[0])
             for n in names
         ]
 

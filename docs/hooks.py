@@ -124,7 +124,7 @@ def drift_report_example() -> str:
     import numpy as np
     import pandas as pd
 
-    from mlops_common.monitoring import detect_drift, write_html_report
+    from mlops_common.monitoring import detect_drift
 
     rng = np.random.default_rng(7)
     reference = pd.DataFrame(
@@ -143,7 +143,7 @@ def drift_report_example() -> str:
     )
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "drift.html"
-        write_html_report(detect_drift(reference, current), path)
+        detect_drift(reference, current).write_html(path)
         return path.read_text(encoding="utf-8")
 
 

@@ -31,7 +31,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     ) -> None:
         """Detect drift of CURRENT against REFERENCE; exit 1 when drift is detected."""
-        from mlops_common.monitoring import DriftConfig, detect_drift, write_html_report
+        from mlops_common.monitoring import DriftConfig, detect_drift
 
         config = DriftConfig(psi_threshold=psi_threshold, p_value=p_value)
         report = detect_drift(
@@ -40,7 +40,7 @@ def register(app: typer.Typer) -> None:
         if output is not None:
             report.to_json(output)
         if html is not None:
-            write_html_report(report, html)
+            report.write_html(html)
         if as_json:
             emit_json(report)
         else:

@@ -3,25 +3,36 @@
 Per column: PSI over reference-quantile bins (numeric) or categories (categorical), the
 two-sample KS test (numeric, as ``scipy.stats.ks_2samp``) or a chi-square test (categorical),
 and the shift of the missing-value share; an overall verdict; a self-contained HTML report.
-numpy, pandas and scipy are imported only when :func:`detect_drift` runs.
+The statistics are pure functions in :mod:`mlops_common.monitoring.stats`; :mod:`.drift` applies
+them to columns and thresholds; :mod:`.report` draws the HTML. numpy, pandas and scipy are
+imported only when :func:`detect_drift` runs.
 
->>> from mlops_common.monitoring import DriftConfig, detect_drift, write_html_report
+>>> from mlops_common.monitoring import DriftConfig, detect_drift
 >>> report = detect_drift(  # doctest: +SKIP
 ...     "data/train.csv", "logs/predictions.jsonl", config=DriftConfig(psi_threshold=0.2)
 ... )
 >>> report.drift_detected, report.ignored_columns  # doctest: +SKIP
 (False, {'prediction': 'only in current', 'timestamp': 'only in current'})
->>> write_html_report(report, "reports/drift.html")  # doctest: +SKIP
+>>> report.write_html("reports/drift.html")  # doctest: +SKIP
 """
 
 from mlops_common.monitoring.drift import ColumnDrift, DriftConfig, DriftReport, detect_drift
-from mlops_common.monitoring.report import render_html, write_html_report
+from mlops_common.monitoring.report import render_html
+from mlops_common.monitoring.stats import (
+    chi2_from_counts,
+    ks_2samp_sorted,
+    psi_from_counts,
+    quantile_bins,
+)
 
 __all__ = [
     "ColumnDrift",
     "DriftConfig",
     "DriftReport",
+    "chi2_from_counts",
     "detect_drift",
+    "ks_2samp_sorted",
+    "psi_from_counts",
+    "quantile_bins",
     "render_html",
-    "write_html_report",
 ]

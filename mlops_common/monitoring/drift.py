@@ -1,59 +1,45 @@
-"""Drift statistics: PSI, two-sample KS, chi-square and missing-share shift, per column.
+"""Drift detection: which columns to compare, how, and the verdicts (the statistics are in
+:mod:`mlops_common.monitoring.stats`).
 
-Definitions (also in the docs of :func:`detect_drift`):
-
-* **Missing** means NaN/None, and for numeric columns also ``+inf``/``-inf``. Missing values are
-  dropped before PSI, KS and chi-square, and counted in the column's missing share.
-* **Numeric PSI** uses quantile bins of the reference: ``np.quantile(reference, linspace(0, 1,
-  bins + 1))``, de-duplicated (ties collapse bins); the inner edges cut the line into left-closed
-  bins ``[a, b)`` and the outer bins are open, so current values beyond the reference range count
-  in the first/last bin. When fewer than 3 distinct edges remain (a constant or two-valued
-  reference), each distinct value gets its own bin plus the open intervals around it
-  (``< v``, ``= v``, ``> v``), so a shift away from a constant still shows.
-* **Categorical PSI** has one bin per reference category plus one ``<unseen>`` bin for every
-  current value the reference never had.
-* **PSI** is ``sum((c - r) * ln(c / r))`` over bin shares, where a zero share is replaced by
-  ``DriftConfig.epsilon`` (1e-4) so empty bins neither divide by zero nor take a log of zero.
-* **KS**: statistic and p-value as :func:`scipy.stats.ks_2samp` (two-sided, same ``auto`` rule:
-  exact when both samples have at most 10,000 values, asymptotic otherwise). The statistic is
-  computed here on the sorted samples (one stable merge, no per-value binary search); in exact
-  mode scipy itself is called, which is cheap at those sizes. The asymptotic p-value is scipy's
-  own ``kstwo.sf(D, round(n1 * n2 / (n1 + n2)))``: when ``2.2 <= n * D**2 < 370`` (mild drift in
-  large samples) scipy evaluates it as an exact O(n) sum, about 0.5 s at n = 500,000, the
-  same cost ``ks_2samp`` pays.
-* **Chi-square**: :func:`scipy.stats.chi2_contingency` on the 2 x K table of reference and
-  current counts per category (``correction=False``), i.e. a test that both samples come from
-  the same distribution. A goodness-of-fit test against reference shares (``chisquare``) would
-  divide by zero on unseen categories, which this table handles as an ordinary column.
+Per column: PSI, the two-sample KS test (numeric) or chi-square (categorical), and the shift of
+the missing-value share, each against a :class:`DriftConfig` threshold; the data drifts when
+enough columns do. The :class:`DriftReport` follows the result protocol of
+:mod:`mlops_common.results` (``to_dict``, ``to_json``, ``summary``, ``write_html``,
+``exit_code``).
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
-from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlops_common.errors import ConfigError, InputError
+from mlops_common.monitoring import stats
+from mlops_common.results import EXIT_NEGATIVE, EXIT_OK, Result
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-__all__ = ["ColumnDrift", "DriftConfig", "DriftReport", "detect_drift"]
+__all__ = [
+    "MAX_LISTED_UNSEEN",
+    "MAX_PLOT_CATEGORIES",
+    "OTHER",
+    "ColumnDrift",
+    "DriftConfig",
+    "DriftReport",
+    "detect_drift",
+]
 
-UNSEEN = "<unseen>"
 OTHER = "<other>"
 # The plot keeps the most frequent reference categories; PSI and chi-square use all of them.
 MAX_PLOT_CATEGORIES = 30
 MAX_LISTED_UNSEEN = 20
-KS_CHUNK = 1 << 18
-KS_MAX_AUTO_N = 10_000  # scipy.stats.ks_2samp: method="auto" is exact up to this sample size
 
 
 @dataclass(frozen=True)
@@ -110,7 +96,7 @@ class DriftConfig:
 
 
 @dataclass
-class ColumnDrift:
+class ColumnDrift(Result):
     """Statistics, verdict and plot data of one column.
 
     ``bins``/``reference_shares``/``current_shares`` are the bin labels and shares (without
@@ -140,9 +126,29 @@ class ColumnDrift:
     def to_dict(self) -> dict[str, Any]:
         return _finite(asdict(self))
 
+    def summary(self) -> str:
+        """One line: verdict, name, kind, PSI, p-value, missing-share delta and reasons.
+
+        >>> import pandas as pd
+        >>> report = detect_drift(pd.DataFrame({"x": range(100)}), pd.DataFrame({"x": range(100)}))
+        >>> report.column("x").summary()
+        'ok     x  numeric  psi 0.0000  p 1  missing +0.000'
+        """
+        psi = "psi -" if self.psi is None else f"psi {self.psi:.4f}"
+        p_value = "p -" if self.p_value is None else f"p {self.p_value:.4g}"
+        line = (
+            f"{'DRIFT' if self.drifted else 'ok':<5}  {self.name}  {self.kind}  {psi}  {p_value}"
+            f"  missing {self.missing_share_delta:+.3f}"
+        )
+        return f"{line}  {'; '.join(self.reasons)}" if self.reasons else line
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_NEGATIVE if self.drifted else EXIT_OK
+
 
 @dataclass
-class DriftReport:
+class DriftReport(Result):
     """The result of :func:`detect_drift`.
 
     ``ignored_columns`` maps each column left out of the comparison to why (only in current,
@@ -185,12 +191,47 @@ class DriftReport:
             "columns": [column.to_dict() for column in self.columns],
         }
 
-    def to_json(self, path: str | os.PathLike[str]) -> Path:
-        """Write :meth:`to_dict` as strict JSON (no NaN) to ``path``; return the path."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n")
-        return path
+    def summary(self) -> str:
+        """The verdict, then one line per column (drifted columns first), then what was left out.
+
+        >>> import pandas as pd
+        >>> ref = pd.DataFrame({"x": range(100)})
+        >>> print(detect_drift(ref, ref.assign(x=ref.x + 50)).summary())  # doctest: +ELLIPSIS
+        drift of current DataFrame against reference DataFrame: drift detected (1 of 1 columns ...)
+        DRIFT  x  numeric  psi 4.3463  p 1.002e-11  missing +0.000  PSI 4.346 > 0.2; KS ...
+        """
+        verdict = "drift detected" if self.drift_detected else "no drift"
+        lines = [
+            f"drift of {self.current_source} against {self.reference_source}: {verdict} "
+            f"({len(self.drifted_columns)} of {len(self.columns)} columns drifted, "
+            f"threshold {self.config.drift_share:.0%})"
+        ]
+        ordered = sorted(self.columns, key=lambda column: not column.drifted)
+        lines += [column.summary() for column in ordered]
+        if self.ignored_columns:
+            left_out = ", ".join(f"{name} ({why})" for name, why in self.ignored_columns.items())
+            lines.append(f"not compared: {left_out}")
+        return "\n".join(lines)
+
+    @property
+    def exit_code(self) -> int:
+        """1 when drift is detected, else 0."""
+        return EXIT_NEGATIVE if self.drift_detected else EXIT_OK
+
+    def write_html(self, path: str | os.PathLike[str], *, title: str = "Data drift report") -> Path:
+        """Write the report as one self-contained HTML page (inline CSS and SVG); return the path.
+
+        >>> import pandas as pd
+        >>> frame = pd.DataFrame({"x": [1.0, 2, 3]})
+        >>> detect_drift(frame, frame).write_html("reports/drift.html")  # doctest: +SKIP
+        PosixPath('reports/drift.html')
+        """
+        from mlops_common.monitoring.report import render_html
+
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(render_html(self, title=title), encoding="utf-8")
+        return target
 
 
 def detect_drift(
@@ -376,252 +417,96 @@ def _kind(name: str, ref: pd.Series, cur: pd.Series, forced_categorical: bool) -
     return "numeric"
 
 
-# --- numeric columns -------------------------------------------------------------------------
-
-
-def _sorted_finite(series: pd.Series) -> tuple[np.ndarray, int]:
-    """Sorted finite values (one sort; NaN and +-inf are cut off its ends) and the missing count."""
-    import numpy as np
-
-    values = series.to_numpy(dtype=np.float64, na_value=np.nan)
-    ordered = np.sort(values)  # a copy: the caller's data is never touched
-    low = int(np.searchsorted(ordered, -np.inf, side="right"))
-    high = int(np.searchsorted(ordered, np.inf, side="left"))  # NaN sorts after +inf
-    finite = ordered[low:high]
-    return finite, values.size - finite.size
-
-
-def _numeric_bins(ref: np.ndarray, bins: int) -> tuple[list[tuple[float, str]], list[str]]:
-    """Cut points (value, searchsorted side) from reference quantiles, and bin labels."""
-    import numpy as np
-
-    edges = np.unique(np.quantile(ref, np.linspace(0.0, 1.0, bins + 1)))
-    values = [float(v) for v in edges]
-    if len(values) >= 3:
-        inner = values[1:-1]
-        cuts = [(v, "left") for v in inner]
-        labels = [f"< {inner[0]:.4g}"]
-        labels += [f"[{a:.4g}, {b:.4g})" for a, b in pairwise(inner)]
-        labels.append(f">= {inner[-1]:.4g}")
-        return cuts, labels
-    # A constant or two-valued reference: each value is a bin, and so is each gap around it.
-    cuts, labels = [], [f"< {values[0]:.4g}"]
-    for i, v in enumerate(values):
-        cuts += [(v, "left"), (v, "right")]
-        labels.append(f"= {v:.4g}")
-        if i + 1 < len(values):
-            labels.append(f"({v:.4g}, {values[i + 1]:.4g})")
-    labels.append(f"> {values[-1]:.4g}")
-    return cuts, labels
-
-
-def _counts(sorted_values: np.ndarray, cuts: list[tuple[float, str]]) -> np.ndarray:
-    import numpy as np
-
-    positions = [int(np.searchsorted(sorted_values, v, side=side)) for v, side in cuts]
-    return np.diff(np.array([0, *positions, sorted_values.size], dtype=np.int64))
-
-
-def psi_from_counts(ref_counts: np.ndarray, cur_counts: np.ndarray, epsilon: float) -> float:
-    """``sum((c - r) * ln(c / r))`` over shares, zero shares replaced by ``epsilon``."""
-    import numpy as np
-
-    ref_share = ref_counts / max(int(ref_counts.sum()), 1)
-    cur_share = cur_counts / max(int(cur_counts.sum()), 1)
-    ref_share = np.where(ref_share == 0, epsilon, ref_share)
-    cur_share = np.where(cur_share == 0, epsilon, cur_share)
-    return float(np.sum((cur_share - ref_share) * np.log(cur_share / ref_share)))
-
-
-def ks_statistic_sorted(ref: np.ndarray, cur: np.ndarray) -> float:
-    """Two-sided KS statistic of two sorted samples, equal to ``scipy.stats.ks_2samp``'s.
-
-    scipy evaluates both empirical CDFs at every value by binary search; here one stable merge
-    of the two sorted runs (timsort: linear) gives the same integer counts at each distinct
-    value, so the differences are the same floating-point numbers.
-    """
-    import numpy as np
-
-    n1, n2 = ref.size, cur.size
-    both = np.concatenate([ref, cur])
-    order = np.argsort(both, kind="stable")  # two sorted runs: timsort merges them linearly
-    # Mark the last occurrence of each distinct merged value; gathering the merged values in
-    # chunks keeps the extra memory near two copies of the data instead of three.
-    size = order.size
-    last = np.empty(size, dtype=bool)
-    last[-1] = True
-    for start in range(0, size - 1, KS_CHUNK):
-        chunk = both[order[start : min(start + KS_CHUNK + 1, size)]]
-        np.not_equal(chunk[1:], chunk[:-1], out=last[start : start + chunk.size - 1])
-    del both
-    from_ref = order < n1
-    del order
-    positions = np.flatnonzero(last)
-    del last
-    count_type = np.int32 if n1 + n2 < 2**31 else np.int64
-    ref_counts = np.cumsum(from_ref, dtype=count_type)[positions]  # reference values <= value
-    del from_ref
-    positions += 1
-    positions -= ref_counts  # current values <= value
-    # The same float operations as scipy: count / n for each sample, then the difference.
-    diffs = ref_counts / n1
-    diffs -= positions / n2
-    return float(max(min(max(-float(diffs.min()), 0.0), 1.0), float(diffs.max())))
-
-
-def ks_2samp_sorted(ref: np.ndarray, cur: np.ndarray, method: str = "auto") -> tuple[float, float]:
-    """KS statistic and p-value of two sorted samples, as ``scipy.stats.ks_2samp(ref, cur)``."""
-    import numpy as np
-    from scipy import stats
-
-    n1, n2 = ref.size, cur.size
-    if method == "exact" or (method == "auto" and max(n1, n2) <= KS_MAX_AUTO_N):
-        # Exact p-values need scipy's path counting; at these sizes scipy is fast.
-        result = stats.ks_2samp(ref, cur, method=method)
-        return float(result.statistic), float(result.pvalue)
-    statistic = ks_statistic_sorted(ref, cur)
-    m, n = sorted([float(n1), float(n2)], reverse=True)
-    en = m * n / (m + n)
-    p_value = float(np.clip(stats.kstwo.sf(statistic, np.round(en)), 0, 1))
-    return statistic, p_value
+# --- per column ------------------------------------------------------------------------------
 
 
 def _numeric_column(
     name: str, ref_series: pd.Series, cur_series: pd.Series, config: DriftConfig, source: str
 ) -> ColumnDrift:
-    ref, ref_missing = _sorted_finite(ref_series)
-    cur, cur_missing = _sorted_finite(cur_series)
+    ref, ref_missing = stats.sorted_finite(ref_series)
+    cur, cur_missing = stats.sorted_finite(cur_series)
     if ref.size == 0:
         raise InputError(
             f"{source}: column {name!r} has no finite value; fix the baseline or leave the "
             "column out with columns=[...]"
         )
-    cuts, labels = _numeric_bins(ref, config.bins)
-    ref_counts, cur_counts = _counts(ref, cuts), _counts(cur, cuts)
-    psi = ks_stat = p_value = None
+    cuts, labels = stats.quantile_bins(ref, config.bins)
+    ref_counts, cur_counts = stats.bin_counts(ref, cuts), stats.bin_counts(cur, cuts)
+    psi = statistic = p_value = None
     if cur.size:
-        psi = psi_from_counts(ref_counts, cur_counts, config.epsilon)
-        ks_stat, p_value = ks_2samp_sorted(ref, cur, config.ks_method)
-    return _verdict(
-        name=name,
-        kind="numeric",
-        psi=psi,
-        ks_statistic=ks_stat,
-        chi2_statistic=None,
-        p_value=p_value,
-        test="ks" if p_value is not None else None,
-        ref_counts=ref_counts,
-        cur_counts=cur_counts,
-        ref_total=len(ref_series),
-        cur_total=len(cur_series),
-        ref_missing=ref_missing,
-        cur_missing=cur_missing,
-        labels=labels,
-        edges=sorted({v for v, _ in cuts}),
-        unseen=[],
-        config=config,
+        psi = stats.psi_from_counts(ref_counts, cur_counts, config.epsilon)
+        statistic, p_value = stats.ks_2samp_sorted(ref, cur, config.ks_method)
+    counts = _Counts(ref_counts, cur_counts, labels, len(ref_series), len(cur_series))
+    column = _verdict(
+        name, "numeric", config, psi, statistic, p_value, counts, ref_missing, cur_missing
     )
-
-
-# --- categorical columns ---------------------------------------------------------------------
-
-
-def _category_counts(series: pd.Series) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for key, count in series.value_counts(dropna=True, sort=False).items():
-        if isinstance(key, float) and key.is_integer():
-            key = int(key)  # 1.0 (a code column with a NaN) and 1 are the same category
-        label = str(key)
-        counts[label] = counts.get(label, 0) + int(count)
-    return counts
+    column.edges = sorted({v for v, _ in cuts})
+    return column
 
 
 def _categorical_column(
     name: str, ref_series: pd.Series, cur_series: pd.Series, config: DriftConfig
 ) -> ColumnDrift:
     import numpy as np
-    from scipy import stats
 
-    ref_map, cur_map = _category_counts(ref_series), _category_counts(cur_series)
-    categories = sorted(ref_map, key=lambda key: (-ref_map[key], key))
-    unseen = sorted((k for k in cur_map if k not in ref_map), key=lambda k: (-cur_map[k], k))
-    ref_counts = np.array([ref_map[k] for k in categories] + [0], dtype=np.int64)
-    cur_counts = np.array(
-        [cur_map.get(k, 0) for k in categories] + [sum(cur_map[k] for k in unseen)],
-        dtype=np.int64,
+    categories, unseen, ref_counts, cur_counts = stats.category_bins(
+        stats.category_counts(ref_series), stats.category_counts(cur_series)
     )
-    if not unseen:  # no <unseen> bin when every current value is known
-        ref_counts, cur_counts = ref_counts[:-1], cur_counts[:-1]
-    ref_missing = int(ref_series.isna().sum())
-    cur_missing = int(cur_series.isna().sum())
     if ref_counts.sum() == 0:
         raise InputError(
             f"reference column {name!r} has only missing values; fix the baseline or leave the "
             "column out with columns=[...]"
         )
-    psi = chi2 = p_value = None
+    psi = statistic = p_value = None
     if cur_counts.sum():
-        psi = psi_from_counts(ref_counts, cur_counts, config.epsilon)
-        table = np.vstack([ref_counts, cur_counts])
-        table = table[:, table.sum(axis=0) > 0]
-        result = stats.chi2_contingency(table, correction=False)
-        chi2, p_value = float(result.statistic), float(result.pvalue)
-    labels = [*categories, UNSEEN] if unseen else list(categories)
-    plot_ref, plot_cur, plot_labels = ref_counts, cur_counts, labels
+        psi = stats.psi_from_counts(ref_counts, cur_counts, config.epsilon)
+        statistic, p_value = stats.chi2_from_counts(ref_counts, cur_counts)
+    labels = [*categories, stats.UNSEEN] if unseen else list(categories)
     if len(categories) > MAX_PLOT_CATEGORIES:
-        keep = MAX_PLOT_CATEGORIES
-        tail = slice(keep, len(categories))
-        plot_ref = np.concatenate([ref_counts[:keep], [ref_counts[tail].sum()], ref_counts[-1:]])
-        plot_cur = np.concatenate([cur_counts[:keep], [cur_counts[tail].sum()], cur_counts[-1:]])
-        plot_labels = [*categories[:keep], OTHER, labels[-1]]
-        if not unseen:
-            plot_ref, plot_cur, plot_labels = plot_ref[:-1], plot_cur[:-1], plot_labels[:-1]
-    return _verdict(
-        name=name,
-        kind="categorical",
-        psi=psi,
-        ks_statistic=None,
-        chi2_statistic=chi2,
-        p_value=p_value,
-        test="chi2" if p_value is not None else None,
-        ref_counts=plot_ref,
-        cur_counts=plot_cur,
-        ref_total=len(ref_series),
-        cur_total=len(cur_series),
-        ref_missing=ref_missing,
-        cur_missing=cur_missing,
-        labels=plot_labels,
-        edges=None,
-        unseen=unseen[:MAX_LISTED_UNSEEN],
-        config=config,
+        # The plot folds the rarest reference categories into one <other> bar.
+        keep, tail = MAX_PLOT_CATEGORIES, slice(MAX_PLOT_CATEGORIES, len(categories))
+        last = slice(-1, None) if unseen else slice(0, 0)
+        ref_counts = np.concatenate([ref_counts[:keep], [ref_counts[tail].sum()], ref_counts[last]])
+        cur_counts = np.concatenate([cur_counts[:keep], [cur_counts[tail].sum()], cur_counts[last]])
+        labels = [*categories[:keep], OTHER, *labels[last]]
+    counts = _Counts(ref_counts, cur_counts, labels, len(ref_series), len(cur_series))
+    ref_missing, cur_missing = int(ref_series.isna().sum()), int(cur_series.isna().sum())
+    column = _verdict(
+        name, "categorical", config, psi, statistic, p_value, counts, ref_missing, cur_missing
     )
+    column.unseen_categories = unseen[:MAX_LISTED_UNSEEN]
+    return column
 
 
 # --- verdict ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Counts:
+    """What a column's plot shows: counts per bin on both sides, bin labels, and row totals."""
+
+    reference: np.ndarray
+    current: np.ndarray
+    labels: list[str]
+    reference_rows: int
+    current_rows: int
+
+
 def _verdict(
-    *,
     name: str,
     kind: str,
+    config: DriftConfig,
     psi: float | None,
-    ks_statistic: float | None,
-    chi2_statistic: float | None,
+    statistic: float | None,
     p_value: float | None,
-    test: str | None,
-    ref_counts: np.ndarray,
-    cur_counts: np.ndarray,
-    ref_total: int,
-    cur_total: int,
+    counts: _Counts,
     ref_missing: int,
     cur_missing: int,
-    labels: list[str],
-    edges: list[float] | None,
-    unseen: list[str],
-    config: DriftConfig,
 ) -> ColumnDrift:
-    ref_missing_share = ref_missing / ref_total if ref_total else 0.0
-    cur_missing_share = cur_missing / cur_total if cur_total else 0.0
+    """Apply the thresholds of ``config`` to one column's measurements."""
+    test = ("ks" if kind == "numeric" else "chi2") if p_value is not None else None
+    ref_missing_share = ref_missing / counts.reference_rows if counts.reference_rows else 0.0
+    cur_missing_share = cur_missing / counts.current_rows if counts.current_rows else 0.0
     delta = cur_missing_share - ref_missing_share
     reasons = []
     if psi is None:
@@ -636,13 +521,13 @@ def _verdict(
             f"missing share {ref_missing_share:.1%} -> {cur_missing_share:.1%} "
             f"(delta {delta:+.1%}, threshold {config.missing_share_threshold:.1%})"
         )
-    ref_n, cur_n = int(ref_counts.sum()), int(cur_counts.sum())
+    ref_n, cur_n = int(counts.reference.sum()), int(counts.current.sum())
     return ColumnDrift(
         name=name,
         kind=kind,
         psi=psi,
-        ks_statistic=ks_statistic,
-        chi2_statistic=chi2_statistic,
+        ks_statistic=statistic if kind == "numeric" else None,
+        chi2_statistic=statistic if kind == "categorical" else None,
         p_value=p_value,
         test=test,
         reference_count=ref_n,
@@ -652,11 +537,9 @@ def _verdict(
         missing_share_delta=delta,
         drifted=bool(reasons),
         reasons=reasons,
-        bins=labels,
-        reference_shares=[int(c) / ref_n if ref_n else 0.0 for c in ref_counts],
-        current_shares=[int(c) / cur_n if cur_n else 0.0 for c in cur_counts],
-        edges=edges,
-        unseen_categories=unseen,
+        bins=counts.labels,
+        reference_shares=[int(c) / ref_n if ref_n else 0.0 for c in counts.reference],
+        current_shares=[int(c) / cur_n if cur_n else 0.0 for c in counts.current],
     )
 
 

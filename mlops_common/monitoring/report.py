@@ -1,18 +1,17 @@
 """One self-contained HTML drift report: inline CSS and SVG, no script, no network.
 
 Everything it shows comes from the :class:`~mlops_common.monitoring.DriftReport` (bin labels and
-shares are carried by each column), so the data is not needed again.
+shares are carried by each column), so the data is not needed again. Write it with
+:meth:`DriftReport.write_html <mlops_common.monitoring.DriftReport.write_html>`.
 """
 
 from __future__ import annotations
 
-import os
 from html import escape
-from pathlib import Path
 
 from mlops_common.monitoring.drift import ColumnDrift, DriftReport
 
-__all__ = ["render_html", "write_html_report"]
+__all__ = ["CSS", "CUR_COLOR", "REF_COLOR", "render_html"]
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2rem;
@@ -87,7 +86,14 @@ def _plot(column: ColumnDrift, width: int = 720, height: int = 220) -> str:
 
 
 def render_html(report: DriftReport, title: str = "Data drift report") -> str:
-    """The report as one HTML string (see :func:`write_html_report`)."""
+    """The report as one HTML string (what :meth:`DriftReport.write_html` writes).
+
+    >>> import pandas as pd
+    >>> from mlops_common.monitoring import detect_drift
+    >>> frame = pd.DataFrame({"x": [1.0, 2, 3]})
+    >>> render_html(detect_drift(frame, frame)).startswith("<!DOCTYPE html>")
+    True
+    """
     drifted = report.drifted_columns
     verdict_class = "drift" if report.drift_detected else "ok"
     verdict = (
@@ -152,20 +158,3 @@ def render_html(report: DriftReport, title: str = "Data drift report") -> str:
 {"".join(sections)}
 </body></html>
 """
-
-
-def write_html_report(
-    report: DriftReport, path: str | os.PathLike[str], *, title: str = "Data drift report"
-) -> Path:
-    """Write ``report`` as one self-contained HTML file (inline CSS and SVG); return the path.
-
-    >>> from mlops_common.monitoring import detect_drift
-    >>> import pandas as pd
-    >>> report = detect_drift(pd.DataFrame({"x": [1.0, 2, 3]}), pd.DataFrame({"x": [1.0, 2, 4]}))
-    >>> write_html_report(report, "drift.html")  # doctest: +SKIP
-    PosixPath('drift.html')
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_html(report, title=title), encoding="utf-8")
-    return path

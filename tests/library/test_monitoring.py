@@ -11,8 +11,9 @@ import pytest
 from scipy import stats
 
 from mlops_common.errors import ConfigError, InputError
-from mlops_common.monitoring import DriftConfig, detect_drift, drift
-from mlops_common.monitoring.drift import ks_2samp_sorted
+from mlops_common.monitoring import DriftConfig, detect_drift
+from mlops_common.monitoring import stats as drift_stats
+from mlops_common.monitoring.stats import ks_2samp_sorted
 
 SERIAL = DriftConfig(n_jobs=1)
 
@@ -82,7 +83,7 @@ def test_ks_statistic_and_p_value_equal_scipy_ks_2samp(n1, n2, ties):
 
 @pytest.mark.parametrize("chunk", [2, 7, 4096])
 def test_ks_statistic_is_exact_whatever_the_merge_chunk_size(monkeypatch, chunk):
-    monkeypatch.setattr(drift, "KS_CHUNK", chunk)
+    monkeypatch.setattr(drift_stats, "KS_CHUNK", chunk)
     rng = np.random.default_rng(chunk)
     a, b = rng.integers(0, 40, 20_001).astype(float), rng.integers(0, 41, 15_000).astype(float)
     expected = stats.ks_2samp(a, b)
@@ -329,6 +330,37 @@ def test_report_to_json_is_strict_json_with_plot_data(tmp_path, frames):
     assert age["name"] == "age" and len(age["bins"]) == 10 and len(age["edges"]) == 9
     assert set(age) >= {"psi", "ks_statistic", "p_value", "missing_share_delta", "reasons"}
     assert data == report.to_dict()
+
+
+def test_report_follows_the_result_protocol(frames):
+    reference, same, shifted = frames
+    calm, moved = detect_drift(reference, same), detect_drift(reference, shifted)
+    assert (calm.exit_code, moved.exit_code) == (0, 1)
+    assert [c.exit_code for c in moved.columns] == [int(c.drifted) for c in moved.columns]
+    lines = moved.summary().splitlines()
+    assert lines[0].endswith(
+        f"drift detected ({len(moved.drifted_columns)} of 5 columns drifted, threshold 50%)"
+    )
+    # drifted columns first, each with its reasons
+    drifted = len(moved.drifted_columns)
+    assert all(line.startswith("DRIFT") for line in lines[1 : 1 + drifted])
+    assert all(line.startswith("ok") for line in lines[1 + drifted : 6])
+    assert "PSI" in lines[1] and calm.summary().splitlines()[0].endswith(
+        "no drift (0 of 5 columns drifted, threshold 50%)"
+    )
+
+
+def test_stats_are_usable_without_a_frame():
+    # Zero shares are smoothed by epsilon: an emptied bin gives a finite, large PSI.
+    assert drift_stats.psi_from_counts(np.array([5, 5]), np.array([10, 0])) > 3
+    assert drift_stats.psi_from_counts(np.array([1, 3]), np.array([2, 6])) == 0.0
+    categories, unseen, ref, cur = drift_stats.category_bins({"a": 2}, {"a": 1, "b": 1, "c": 3})
+    assert (categories, unseen, ref.tolist(), cur.tolist()) == (["a"], ["c", "b"], [2, 0], [1, 4])
+    finite, missing = drift_stats.sorted_finite(pd.Series([2.0, None, -np.inf, 1.0]))
+    assert (finite.tolist(), missing) == ([1.0, 2.0], 2)
+    cuts, labels = drift_stats.quantile_bins(np.arange(100.0), 4)
+    counts = drift_stats.bin_counts(np.arange(100.0), cuts)
+    assert len(labels) == len(counts) == 4 and counts.tolist() == [25, 25, 25, 25]
 
 
 def test_drift_config_from_params_rejects_unknown_keys_and_bad_values():

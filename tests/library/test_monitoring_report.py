@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mlops_common.cli import app
-from mlops_common.monitoring import detect_drift, write_html_report
+from mlops_common.monitoring import detect_drift
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,7 @@ def test_html_report_is_self_contained_with_a_plot_per_column(tmp_path):
     ref = pd.DataFrame({"x <b>": np.arange(100.0), "city": ["a", "b"] * 50})
     cur = pd.DataFrame({"x <b>": np.arange(50.0, 150.0), "city": ["a", "c"] * 50})
     report = detect_drift(ref, cur)
-    path = write_html_report(report, tmp_path / "reports" / "drift.html")
+    path = report.write_html(tmp_path / "reports" / "drift.html")
     html = path.read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>")
     assert "Drift detected: 2 of 2 columns drifted" in html
@@ -65,7 +65,7 @@ def test_html_report_is_self_contained_with_a_plot_per_column(tmp_path):
 
 def test_html_report_says_no_drift_when_none(data_files, tmp_path):
     report = detect_drift(data_files["reference"], data_files["same"])
-    html = write_html_report(report, tmp_path / "ok.html").read_text()
+    html = report.write_html(tmp_path / "ok.html").read_text()
     assert "No drift: 0 of 3 columns drifted" in html
     assert "<code>prediction</code>: only in current" in html
 
