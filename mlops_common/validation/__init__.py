@@ -43,14 +43,9 @@ __all__ = [
 ]
 
 ENGINES = ("auto", "fast", "great_expectations")
-# How validation words the input errors of mlops_common.io.read_table.
-_MESSAGES = {
+# mlops_common.io words every input error; validation only names a frame and an empty table.
+_WORDING = {
     "frame": "<DataFrame>",
-    "not_a_table": ("data must be a pandas DataFrame or a CSV/Parquet/JSON-lines path, not {type}"),
-    "not_found": "{path}: file not found; check the path (or run `dvc pull`)",
-    "unsupported": "{path}: unknown data format {suffix!r}; use .csv, .parquet or .jsonl",
-    "empty_file": "{path}: the file is empty; no rows to validate",
-    "unreadable": "{path}: cannot read as {kind} ({detail}); fix or regenerate the file",
     "no_rows": "{source}: no rows to validate; check that the data was produced",
 }
 
@@ -138,4 +133,4 @@ def load_data(data: Any) -> tuple[Any, str]:
     """
     from mlops_common.io import read_table
 
-    return read_table(data, messages=_MESSAGES)
+    return read_table(data, role="data", messages=_WORDING)

@@ -6,13 +6,17 @@ non-null values, ``mostly`` compares ``(non-null - unexpected) / non-null`` and 
 column passes vacuously. Checks never copy the frame and only build element-wise masks when a
 cheap aggregate (min/max, number of distinct values) cannot already prove the verdict.
 
-A check raises ``Unsupported`` when the data or kwargs fall outside what it reproduces exactly
-(a datetime column, a suite parameter, a ``row_condition``...): the caller hands those to GE.
+Each check is declared once, with :func:`register_fast_check` naming its expectation type and
+the kwargs it understands; :data:`FAST_CHECKS` and :data:`FAST_EXPECTATIONS` are derived from
+those declarations. A check raises ``Unsupported`` when the data or kwargs fall outside what it
+reproduces exactly (a datetime column, a suite parameter, a ``row_condition``...): the caller
+hands those to GE.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from numbers import Real
 from typing import Any
 
@@ -20,33 +24,87 @@ from mlops_common.errors import SuiteError
 from mlops_common.validation.result import ExpectationOutcome
 from mlops_common.validation.suite import Expectation
 
-__all__ = ["FAST_EXPECTATIONS", "Unsupported", "run_fast", "supports"]
+__all__ = [
+    "BETWEEN_KEYS",
+    "FAST_CHECKS",
+    "FAST_EXPECTATIONS",
+    "STRING_DTYPE_NAMES",
+    "Check",
+    "FastCheck",
+    "Unsupported",
+    "register_fast_check",
+    "run_fast",
+    "supports",
+]
 
 BETWEEN_KEYS = frozenset({"min_value", "max_value", "strict_min", "strict_max"})
-
-# expectation type -> kwargs the fast path understands (anything else goes to GE).
-FAST_EXPECTATIONS: dict[str, frozenset[str]] = {
-    "expect_column_to_exist": frozenset({"column", "column_index"}),
-    "expect_column_values_to_not_be_null": frozenset({"column", "mostly"}),
-    "expect_column_values_to_be_between": frozenset({"column", "mostly"} | BETWEEN_KEYS),
-    "expect_column_values_to_be_in_set": frozenset({"column", "value_set", "mostly"}),
-    "expect_column_values_to_not_be_in_set": frozenset({"column", "value_set", "mostly"}),
-    "expect_column_values_to_be_unique": frozenset({"column", "mostly"}),
-    "expect_column_values_to_be_of_type": frozenset({"column", "type_", "mostly"}),
-    "expect_column_values_to_be_in_type_list": frozenset({"column", "type_list", "mostly"}),
-    "expect_column_values_to_match_regex": frozenset({"column", "regex", "mostly"}),
-    "expect_table_row_count_to_be_between": BETWEEN_KEYS,
-    "expect_column_mean_to_be_between": frozenset({"column"} | BETWEEN_KEYS),
-    "expect_column_median_to_be_between": frozenset({"column"} | BETWEEN_KEYS),
-    "expect_column_stdev_to_be_between": frozenset({"column"} | BETWEEN_KEYS),
-    "expect_column_min_to_be_between": frozenset({"column"} | BETWEEN_KEYS),
-    "expect_column_max_to_be_between": frozenset({"column"} | BETWEEN_KEYS),
-    "expect_compound_columns_to_be_unique": frozenset({"column_list", "mostly", "ignore_row_if"}),
-}
 
 # pandas 3 gives text columns the `str` dtype; GE 1.24 only accepts "str" for it, we also
 # accept the names people wrote for text columns under pandas 2.
 STRING_DTYPE_NAMES = frozenset({"str", "object", "string"})
+
+#: ``check(df, expectation, kwargs, sample_size) -> ExpectationOutcome``
+Check = Callable[[Any, Expectation, dict[str, Any], int], ExpectationOutcome]
+
+
+@dataclass(frozen=True)
+class FastCheck:
+    """One expectation type on the fast path: the kwargs it understands and its check."""
+
+    type: str
+    kwargs: frozenset[str]
+    check: Check
+    #: Whether a ``column`` kwarg naming an absent column fails before the check runs.
+    needs_column: bool = True
+
+
+#: Every fast check by expectation type, filled by :func:`register_fast_check`.
+FAST_CHECKS: dict[str, FastCheck] = {}
+
+
+class _AcceptedKwargs(Mapping[str, frozenset[str]]):
+    """A read-only view of :data:`FAST_CHECKS`: expectation type -> kwargs it understands."""
+
+    def __getitem__(self, type_: str) -> frozenset[str]:
+        return FAST_CHECKS[type_].kwargs
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(FAST_CHECKS)
+
+    def __len__(self) -> int:
+        return len(FAST_CHECKS)
+
+    def __repr__(self) -> str:
+        return f"FAST_EXPECTATIONS({dict(self)!r})"
+
+
+#: Expectation type -> the kwargs the fast path understands (anything else goes to GE).
+FAST_EXPECTATIONS: Mapping[str, frozenset[str]] = _AcceptedKwargs()
+
+
+def register_fast_check(
+    type_: str, kwargs: Iterable[str], *, needs_column: bool = True
+) -> Callable[[Check], Check]:
+    """Declare the decorated function as the fast check of expectation ``type_``.
+
+    ``kwargs`` are the expectation kwargs it reproduces exactly; an expectation with any other
+    (or with a suite parameter) is left to Great Expectations. Each type is declared once.
+
+    >>> @register_fast_check("expect_table_column_count_to_equal", {"value"})  # doctest: +SKIP
+    ... def _column_count(df, expectation, kwargs, sample_size):
+    ...     count = len(df.columns)
+    ...     return _outcome(expectation, success=count == kwargs["value"], observed_value=count)
+    >>> sorted(FAST_EXPECTATIONS["expect_column_to_exist"])
+    ['column', 'column_index']
+    """
+
+    def register(check: Check) -> Check:
+        if type_ in FAST_CHECKS:
+            raise ValueError(f"{type_} already has a fast check")
+        FAST_CHECKS[type_] = FastCheck(type_, frozenset(kwargs), check, needs_column)
+        return check
+
+    return register
 
 
 class Unsupported(Exception):
@@ -55,11 +113,11 @@ class Unsupported(Exception):
 
 def supports(expectation: Expectation) -> bool:
     """Whether the fast path may handle ``expectation`` (kwargs known, no suite parameters)."""
-    known = FAST_EXPECTATIONS.get(expectation.type)
-    if known is None:
+    fast = FAST_CHECKS.get(expectation.type)
+    if fast is None:
         return False
     kwargs = expectation.check_kwargs
-    if not set(kwargs) <= known:
+    if not set(kwargs) <= fast.kwargs:
         return False
     return not any(isinstance(value, dict) for value in kwargs.values())
 
@@ -68,9 +126,10 @@ def run_fast(df: Any, expectation: Expectation, sample_size: int) -> Expectation
     """Evaluate one expectation on ``df`` (never modified); raise ``Unsupported`` if unsure."""
     if not supports(expectation):
         raise Unsupported(expectation.type)
+    fast = FAST_CHECKS[expectation.type]
     kwargs = expectation.check_kwargs
     column = kwargs.get("column")
-    if column is not None and expectation.type != "expect_column_to_exist":
+    if column is not None and fast.needs_column:
         if not isinstance(column, str):
             raise SuiteError(f"{expectation.type}: 'column' must be a column name string")
         if column not in df.columns:
@@ -79,8 +138,7 @@ def run_fast(df: Any, expectation: Expectation, sample_size: int) -> Expectation
                 success=False,
                 exception_message=f'Error: The column "{column}" in BatchData does not exist.',
             )
-    check = _CHECKS[expectation.type]
-    return check(df, expectation, kwargs, sample_size)
+    return fast.check(df, expectation, kwargs, sample_size)
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -199,6 +257,7 @@ def _metric_between(
 # -- checks --------------------------------------------------------------------------------
 
 
+@register_fast_check("expect_column_to_exist", {"column", "column_index"}, needs_column=False)
 def _column_to_exist(df, expectation, kwargs, sample_size):
     name = kwargs.get("column")
     index = kwargs.get("column_index")
@@ -213,6 +272,7 @@ def _column_to_exist(df, expectation, kwargs, sample_size):
     return _outcome(expectation, success=bool(success))
 
 
+@register_fast_check("expect_column_values_to_not_be_null", {"column", "mostly"})
 def _not_be_null(df, expectation, kwargs, sample_size):
     series = df[kwargs["column"]]
     null_mask = series.isna().to_numpy()
@@ -230,7 +290,8 @@ def _not_be_null(df, expectation, kwargs, sample_size):
 def _column_map(
     build_mask: Callable[..., Any],
 ) -> Callable[..., ExpectationOutcome]:
-    """A null-ignoring column-map check from ``build_mask(series, nonnull, expectation, kwargs)``.
+    """Decorator: a null-ignoring column-map check from ``build_mask(series, nonnull,
+    expectation, kwargs)``.
 
     ``build_mask`` returns an unexpected mask over the whole column (nulls False), or None when
     an aggregate already proved that nothing is unexpected.
@@ -255,7 +316,9 @@ def _column_map(
     return check
 
 
-def _between_mask(series, nonnull, expectation, kwargs):
+@register_fast_check("expect_column_values_to_be_between", {"column", "mostly", *BETWEEN_KEYS})
+@_column_map
+def _values_between(series, nonnull, expectation, kwargs):
     low, high, strict_min, strict_max = _between_bounds(expectation, kwargs)
     if low is None and high is None:
         raise SuiteError(f"{expectation.type}: give min_value, max_value or both")
@@ -285,28 +348,36 @@ def _value_set(expectation, kwargs):
     return value_set
 
 
-def _in_set_mask(series, nonnull, expectation, kwargs):
+@register_fast_check("expect_column_values_to_be_in_set", {"column", "value_set", "mostly"})
+@_column_map
+def _values_in_set(series, nonnull, expectation, kwargs):
     value_set = _value_set(expectation, kwargs)
     if value_set is None:
         return None  # GE: vacuously true
     return ~series.isin(list(value_set)).to_numpy() & nonnull
 
 
-def _not_in_set_mask(series, nonnull, expectation, kwargs):
+@register_fast_check("expect_column_values_to_not_be_in_set", {"column", "value_set", "mostly"})
+@_column_map
+def _values_not_in_set(series, nonnull, expectation, kwargs):
     value_set = _value_set(expectation, kwargs)
     if value_set is None:
         return None
     return series.isin(list(value_set)).to_numpy() & nonnull
 
 
-def _unique_mask(series, nonnull, expectation, kwargs):
+@register_fast_check("expect_column_values_to_be_unique", {"column", "mostly"})
+@_column_map
+def _values_unique(series, nonnull, expectation, kwargs):
     if nonnull.all() and series.is_unique:
         return None
     # Nulls are ignored by GE; their own duplicates never make a non-null value a duplicate.
     return series.duplicated(keep=False).to_numpy() & nonnull
 
 
-def _regex_mask(series, nonnull, expectation, kwargs):
+@register_fast_check("expect_column_values_to_match_regex", {"column", "regex", "mostly"})
+@_column_map
+def _values_match_regex(series, nonnull, expectation, kwargs):
     import numpy as np
 
     regex = kwargs.get("regex")
@@ -414,6 +485,7 @@ def _object_type_check(df, expectation, kwargs, sample_size, names: list[str], m
     return _column_map(mask)(df, expectation, kwargs, sample_size)
 
 
+@register_fast_check("expect_column_values_to_be_of_type", {"column", "type_", "mostly"})
 def _of_type(df, expectation, kwargs, sample_size):
     name = kwargs.get("type_")
     if name is not None and not isinstance(name, str):
@@ -430,6 +502,7 @@ def _of_type(df, expectation, kwargs, sample_size):
     return _outcome(expectation, success=_dtype_matches_type(dtype, name), observed_value=observed)
 
 
+@register_fast_check("expect_column_values_to_be_in_type_list", {"column", "type_list", "mostly"})
 def _in_type_list(df, expectation, kwargs, sample_size):
     names = kwargs.get("type_list")
     if names is not None and (
@@ -449,6 +522,7 @@ def _in_type_list(df, expectation, kwargs, sample_size):
     return _outcome(expectation, success=bool(success), observed_value=observed)
 
 
+@register_fast_check("expect_table_row_count_to_be_between", BETWEEN_KEYS)
 def _table_row_count(df, expectation, kwargs, sample_size):
     return _metric_between(expectation, kwargs, len(df))
 
@@ -467,10 +541,21 @@ def _aggregate(metric: str) -> Callable[..., ExpectationOutcome]:
     return check
 
 
+_METRIC_KWARGS = frozenset({"column"} | BETWEEN_KEYS)
+register_fast_check("expect_column_mean_to_be_between", _METRIC_KWARGS)(_aggregate("mean"))
+register_fast_check("expect_column_median_to_be_between", _METRIC_KWARGS)(_aggregate("median"))
+register_fast_check("expect_column_stdev_to_be_between", _METRIC_KWARGS)(_aggregate("std"))
+register_fast_check("expect_column_min_to_be_between", _METRIC_KWARGS)(_aggregate("min"))
+register_fast_check("expect_column_max_to_be_between", _METRIC_KWARGS)(_aggregate("max"))
+
+
 def _unique_without_nulls(series: Any) -> bool:
     return not series.hasnans and series.is_unique
 
 
+@register_fast_check(
+    "expect_compound_columns_to_be_unique", {"column_list", "mostly", "ignore_row_if"}
+)
 def _compound_unique(df, expectation, kwargs, sample_size):
     import numpy as np
 
@@ -515,23 +600,3 @@ def _compound_unique(df, expectation, kwargs, sample_size):
         element_count=len(frame),
         partial_unexpected_list=[{k: _python(v) for k, v in row.items()} for row in sample],
     )
-
-
-_CHECKS: dict[str, Callable[..., ExpectationOutcome]] = {
-    "expect_column_to_exist": _column_to_exist,
-    "expect_column_values_to_not_be_null": _not_be_null,
-    "expect_column_values_to_be_between": _column_map(_between_mask),
-    "expect_column_values_to_be_in_set": _column_map(_in_set_mask),
-    "expect_column_values_to_not_be_in_set": _column_map(_not_in_set_mask),
-    "expect_column_values_to_be_unique": _column_map(_unique_mask),
-    "expect_column_values_to_be_of_type": _of_type,
-    "expect_column_values_to_be_in_type_list": _in_type_list,
-    "expect_column_values_to_match_regex": _column_map(_regex_mask),
-    "expect_table_row_count_to_be_between": _table_row_count,
-    "expect_column_mean_to_be_between": _aggregate("mean"),
-    "expect_column_median_to_be_between": _aggregate("median"),
-    "expect_column_stdev_to_be_between": _aggregate("std"),
-    "expect_column_min_to_be_between": _aggregate("min"),
-    "expect_column_max_to_be_between": _aggregate("max"),
-    "expect_compound_columns_to_be_unique": _compound_unique,
-}

@@ -2,37 +2,19 @@
 
 from __future__ import annotations
 
-import json
-import math
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ExpectationOutcome", "ValidationResult"]
+from mlops_common.results import EXIT_NEGATIVE, EXIT_OK, Result
+
+__all__ = ["FAST", "GREAT_EXPECTATIONS", "ExpectationOutcome", "ValidationResult"]
 
 FAST = "fast"
 GREAT_EXPECTATIONS = "great_expectations"
 
 
-def to_jsonable(value: Any) -> Any:
-    """Plain JSON types for numpy scalars, timestamps, non-finite floats and containers."""
-    if value is None or isinstance(value, (bool, str, int)):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
-    if isinstance(value, dict):
-        return {str(key): to_jsonable(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [to_jsonable(item) for item in value]
-    if hasattr(value, "isoformat"):  # datetime, date, pandas Timestamp
-        return value.isoformat()
-    if hasattr(value, "item"):  # numpy scalar
-        return to_jsonable(value.item())
-    return str(value)
-
-
 @dataclass
-class ExpectationOutcome:
+class ExpectationOutcome(Result):
     """What one expectation found.
 
     ``unexpected_percent`` follows Great Expectations: offending values as a share of the
@@ -52,12 +34,28 @@ class ExpectationOutcome:
     exception_message: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
-        return to_jsonable(asdict(self))
+    def summary(self) -> str:
+        """One line: verdict, expectation, column and what was unexpected.
+
+        >>> ExpectationOutcome("expect_column_values_to_not_be_null", "id", {}, False, 2).summary()
+        'FAIL  expect_column_values_to_not_be_null  id  2 unexpected'
+        """
+        parts = ["ok  " if self.success else "FAIL", self.expectation_type]
+        if self.column:
+            parts.append(self.column)
+        if self.unexpected_count:
+            parts.append(f"{self.unexpected_count} unexpected")
+        if self.exception_message:
+            parts.append(self.exception_message)
+        return "  ".join(parts)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_OK if self.success else EXIT_NEGATIVE
 
 
 @dataclass
-class ValidationResult:
+class ValidationResult(Result):
     """The verdict of a suite on one data set.
 
     >>> result = ValidationResult(True, "orders", "<DataFrame>", 3, [])
@@ -96,9 +94,23 @@ class ValidationResult:
             "results": [outcome.to_dict() for outcome in self.results],
         }
 
-    def to_json(self, path: str | Path) -> Path:
-        """Write ``to_dict()`` as indented JSON, creating parent folders; return the path."""
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
-        return target
+    def summary(self) -> str:
+        """The verdict, then one line per expectation, failures first.
+
+        >>> print(ValidationResult(True, "orders", "orders.csv", 3, []).summary())
+        suite orders on orders.csv: passed (0 of 0 expectations failed, 3 rows)
+        """
+        verdict = "passed" if self.success else "FAILED"
+        lines = [
+            f"suite {self.suite_name} on {self.data_source}: {verdict} "
+            f"({len(self.failed)} of {len(self.results)} expectations failed, "
+            f"{self.row_count:,} rows)"
+        ]
+        ordered = sorted(self.results, key=lambda outcome: outcome.success)
+        lines += [outcome.summary() for outcome in ordered]
+        return "\n".join(lines)
+
+    @property
+    def exit_code(self) -> int:
+        """1 when any expectation failed, else 0."""
+        return EXIT_OK if self.success else EXIT_NEGATIVE

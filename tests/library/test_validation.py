@@ -130,14 +130,14 @@ def test_missing_data_file_raises_input_error(tmp_path):
 def test_unreadable_csv_raises_input_error(tmp_path):
     path = tmp_path / "bad.csv"
     path.write_bytes(b'id,amount\n1,"unterminated\n2,3,4,5\n\xff\xfe')
-    with pytest.raises(InputError, match=r"bad\.csv: cannot read as csv"):
+    with pytest.raises(InputError, match=r"bad\.csv: cannot read it as csv"):
         validate(path, suite_dict(NOT_NULL_ID))
 
 
 def test_empty_csv_file_raises_input_error(tmp_path):
     path = tmp_path / "empty.csv"
     path.write_text("")
-    with pytest.raises(InputError, match="the file is empty"):
+    with pytest.raises(InputError, match=r"empty\.csv: file is empty"):
         validate(path, suite_dict(NOT_NULL_ID))
 
 
@@ -276,6 +276,29 @@ def test_result_to_json_creates_parent_folders_and_is_plain_json(tmp_path):
     assert data["statistics"]["unsuccessful_expectations"] == 1
 
 
+def test_result_summary_lists_failures_first_and_exit_code_follows_the_verdict():
+    passing = {"type": "expect_column_to_exist", "kwargs": {"column": "id"}}
+    failing = {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "amount"}}
+    result = run_unmodified(frame(), suite_dict(passing, failing))
+    assert result.exit_code == 1
+    assert [o.exit_code for o in result.results] == [0, 1]
+    lines = result.summary().splitlines()
+    assert lines == [
+        "suite orders on <DataFrame>: FAILED (1 of 2 expectations failed, 5 rows)",
+        "FAIL  expect_column_values_to_not_be_null  amount  1 unexpected",
+        "ok    expect_column_to_exist  id",
+    ]
+    assert run_unmodified(frame(), suite_dict(passing)).exit_code == 0
+
+
+def test_each_fast_check_is_declared_once():
+    from mlops_common.validation.fast import FAST_CHECKS, FAST_EXPECTATIONS, register_fast_check
+
+    assert dict(FAST_EXPECTATIONS) == {t: check.kwargs for t, check in FAST_CHECKS.items()}
+    with pytest.raises(ValueError, match="already has a fast check"):
+        register_fast_check("expect_column_to_exist", {"column"})(lambda *args: None)
+
+
 # -- CLI ----------------------------------------------------------------------------------
 
 
@@ -331,5 +354,5 @@ def test_cli_validate_exits_two_with_one_line_on_bad_input(files, tmp_path):
     assert proc.returncode == 2
     assert (
         proc.stderr.strip()
-        == f"error: {missing}: file not found; check the path (or run `dvc pull`)"
+        == f"error: data {missing}: file not found; check the path (or `dvc pull`)"
     )

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from mlops_common.validation import validate
-from mlops_common.validation.fast import supports
+from mlops_common.validation.fast import FAST_EXPECTATIONS, supports
 from mlops_common.validation.suite import load_suite
 
 pytestmark = pytest.mark.xdist_group("great_expectations")
@@ -64,158 +64,82 @@ def corrupted_frame() -> pd.DataFrame:
     return df
 
 
+def expect(name: str, /, **kwargs) -> dict:
+    """One expectation of the suite below, in GE 1.x JSON."""
+    return {"type": f"expect_{name}", "kwargs": kwargs}
+
+
 SUITE = {
     "name": "orders",
     "expectations": [
-        {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 100}},
-        {
-            "type": "expect_table_row_count_to_be_between",
-            "kwargs": {"min_value": 1, "max_value": ROWS, "strict_max": True},
-        },
-        {"type": "expect_column_to_exist", "kwargs": {"column": "amount"}},
-        {"type": "expect_column_to_exist", "kwargs": {"column": "amount", "column_index": 2}},
-        {"type": "expect_column_to_exist", "kwargs": {"column": "nope"}},
-        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "amount"}},
-        {
-            "type": "expect_column_values_to_not_be_null",
-            "kwargs": {"column": "segment", "mostly": 0.99},
-        },
-        {
-            "type": "expect_column_values_to_be_between",
-            "kwargs": {"column": "amount", "min_value": 0, "max_value": 100},
-        },
-        {
-            "type": "expect_column_values_to_be_between",
-            "kwargs": {"column": "amount", "min_value": 0, "max_value": 100, "mostly": 0.99},
-        },
-        {
-            "type": "expect_column_values_to_be_between",
-            "kwargs": {
-                "column": "quantity",
-                "min_value": 1,
-                "max_value": 9,
-                "strict_min": True,
-                "strict_max": True,
-            },
-        },
-        {
-            "type": "expect_column_values_to_be_between",
-            "kwargs": {"column": "id", "max_value": 1000},
-        },
-        {
-            "type": "expect_column_values_to_be_between",
-            "kwargs": {"column": "flag", "min_value": 0},
-        },
-        {
-            "type": "expect_column_values_to_be_in_set",
-            "kwargs": {"column": "segment", "value_set": ["retail", "b2b", "online"]},
-        },
-        {
-            "type": "expect_column_values_to_be_in_set",
-            "kwargs": {"column": "quantity", "value_set": [1, 2, 3, 4, 5], "mostly": 0.4},
-        },
-        {
-            "type": "expect_column_values_to_not_be_in_set",
-            "kwargs": {"column": "segment", "value_set": ["wholesale"]},
-        },
-        {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "id"}},
-        {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "code"}},
-        {
-            "type": "expect_column_values_to_be_unique",
-            "kwargs": {"column": "region", "mostly": 0.0},
-        },
-        {
-            "type": "expect_column_values_to_match_regex",
-            "kwargs": {"column": "code", "regex": r"^AB-\d{4}$"},
-        },
-        {
-            "type": "expect_column_values_to_match_regex",
-            "kwargs": {"column": "amount", "regex": r"\.", "mostly": 0.5},
-        },
-        {"type": "expect_column_values_to_be_of_type", "kwargs": {"column": "id", "type_": "int"}},
-        {
-            "type": "expect_column_values_to_be_of_type",
-            "kwargs": {"column": "quantity", "type_": "int64"},
-        },
-        {
-            "type": "expect_column_values_to_be_of_type",
-            "kwargs": {"column": "amount", "type_": "float"},
-        },
-        {
-            "type": "expect_column_values_to_be_of_type",
-            "kwargs": {"column": "segment", "type_": "str"},
-        },
-        {
-            "type": "expect_column_values_to_be_of_type",
-            "kwargs": {"column": "flag", "type_": "bool"},
-        },
-        {
-            "type": "expect_column_values_to_be_of_type",
-            "kwargs": {"column": "mixed", "type_": "int"},
-        },
-        {
-            "type": "expect_column_values_to_be_of_type",
-            "kwargs": {"column": "mixed", "type_": "object"},
-        },
-        {
-            "type": "expect_column_values_to_be_in_type_list",
-            "kwargs": {"column": "quantity", "type_list": ["int", "int64"]},
-        },
-        {
-            "type": "expect_column_values_to_be_in_type_list",
-            "kwargs": {"column": "amount", "type_list": ["float64", "int64"]},
-        },
-        {
-            "type": "expect_column_values_to_be_in_type_list",
-            "kwargs": {"column": "mixed", "type_list": ["int", "float"], "mostly": 0.5},
-        },
-        {
-            "type": "expect_column_mean_to_be_between",
-            "kwargs": {"column": "amount", "min_value": 40, "max_value": 60},
-        },
-        {
-            "type": "expect_column_mean_to_be_between",
-            "kwargs": {"column": "score", "min_value": 45, "max_value": 55, "strict_min": True},
-        },
-        {
-            "type": "expect_column_median_to_be_between",
-            "kwargs": {"column": "amount", "min_value": 40, "max_value": 60},
-        },
-        {
-            "type": "expect_column_median_to_be_between",
-            "kwargs": {"column": "quantity", "min_value": 4, "max_value": 6},
-        },
-        {
-            "type": "expect_column_stdev_to_be_between",
-            "kwargs": {"column": "score", "min_value": 3, "max_value": 7},
-        },
-        {
-            "type": "expect_column_stdev_to_be_between",
-            "kwargs": {"column": "amount", "max_value": 40},
-        },
-        {
-            "type": "expect_column_max_to_be_between",
-            "kwargs": {"column": "amount", "max_value": 100},
-        },
-        {"type": "expect_column_min_to_be_between", "kwargs": {"column": "id", "min_value": 0}},
-        {
-            "type": "expect_compound_columns_to_be_unique",
-            "kwargs": {"column_list": ["region", "quantity", "id"]},
-        },
-        {
-            "type": "expect_compound_columns_to_be_unique",
-            "kwargs": {"column_list": ["region", "segment"], "mostly": 0.0},
-        },
-        {
-            "type": "expect_compound_columns_to_be_unique",
-            "kwargs": {"column_list": ["amount", "code"], "ignore_row_if": "any_value_is_missing"},
-        },
+        expect("table_row_count_to_be_between", min_value=100),
+        expect("table_row_count_to_be_between", min_value=1, max_value=ROWS, strict_max=True),
+        expect("column_to_exist", column="amount"),
+        expect("column_to_exist", column="amount", column_index=2),
+        expect("column_to_exist", column="nope"),
+        expect("column_values_to_not_be_null", column="amount"),
+        expect("column_values_to_not_be_null", column="segment", mostly=0.99),
+        expect("column_values_to_be_between", column="amount", min_value=0, max_value=100),
+        expect(
+            "column_values_to_be_between", column="amount", min_value=0, max_value=100, mostly=0.99
+        ),
+        expect(
+            "column_values_to_be_between",
+            column="quantity",
+            min_value=1,
+            max_value=9,
+            strict_min=True,
+            strict_max=True,
+        ),
+        expect("column_values_to_be_between", column="id", max_value=1000),
+        expect("column_values_to_be_between", column="flag", min_value=0),
+        expect(
+            "column_values_to_be_in_set", column="segment", value_set=["retail", "b2b", "online"]
+        ),
+        expect(
+            "column_values_to_be_in_set", column="quantity", value_set=[1, 2, 3, 4, 5], mostly=0.4
+        ),
+        expect("column_values_to_not_be_in_set", column="segment", value_set=["wholesale"]),
+        expect("column_values_to_be_unique", column="id"),
+        expect("column_values_to_be_unique", column="code"),
+        expect("column_values_to_be_unique", column="region", mostly=0.0),
+        expect("column_values_to_match_regex", column="code", regex=r"^AB-\d{4}$"),
+        expect("column_values_to_match_regex", column="amount", regex=r"\.", mostly=0.5),
+        expect("column_values_to_be_of_type", column="id", type_="int"),
+        expect("column_values_to_be_of_type", column="quantity", type_="int64"),
+        expect("column_values_to_be_of_type", column="amount", type_="float"),
+        expect("column_values_to_be_of_type", column="segment", type_="str"),
+        expect("column_values_to_be_of_type", column="flag", type_="bool"),
+        expect("column_values_to_be_of_type", column="mixed", type_="int"),
+        expect("column_values_to_be_of_type", column="mixed", type_="object"),
+        expect("column_values_to_be_in_type_list", column="quantity", type_list=["int", "int64"]),
+        expect("column_values_to_be_in_type_list", column="amount", type_list=["float64", "int64"]),
+        expect(
+            "column_values_to_be_in_type_list",
+            column="mixed",
+            type_list=["int", "float"],
+            mostly=0.5,
+        ),
+        expect("column_mean_to_be_between", column="amount", min_value=40, max_value=60),
+        expect(
+            "column_mean_to_be_between", column="score", min_value=45, max_value=55, strict_min=True
+        ),
+        expect("column_median_to_be_between", column="amount", min_value=40, max_value=60),
+        expect("column_median_to_be_between", column="quantity", min_value=4, max_value=6),
+        expect("column_stdev_to_be_between", column="score", min_value=3, max_value=7),
+        expect("column_stdev_to_be_between", column="amount", max_value=40),
+        expect("column_max_to_be_between", column="amount", max_value=100),
+        expect("column_min_to_be_between", column="id", min_value=0),
+        expect("compound_columns_to_be_unique", column_list=["region", "quantity", "id"]),
+        expect("compound_columns_to_be_unique", column_list=["region", "segment"], mostly=0.0),
+        expect(
+            "compound_columns_to_be_unique",
+            column_list=["amount", "code"],
+            ignore_row_if="any_value_is_missing",
+        ),
         # absent column: GE reports a failed expectation with an exception message
-        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "missing_col"}},
-        {
-            "type": "expect_column_values_to_be_between",
-            "kwargs": {"column": "missing_col", "min_value": 0, "max_value": 1},
-        },
+        expect("column_values_to_not_be_null", column="missing_col"),
+        expect("column_values_to_be_between", column="missing_col", min_value=0, max_value=1),
     ],
 }
 
@@ -260,6 +184,10 @@ def _assert_engines_agree(df: pd.DataFrame) -> None:
 
 def test_suite_is_entirely_on_the_fast_path():
     assert all(supports(e) for e in load_suite(SUITE).expectations)
+
+
+def test_suite_exercises_every_fast_check():
+    assert {e.type for e in load_suite(SUITE).expectations} == set(FAST_EXPECTATIONS)
 
 
 def test_fast_path_matches_great_expectations_on_clean_data(ge_context):
