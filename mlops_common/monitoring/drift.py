@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlops_common.errors import ConfigError, InputError
 from mlops_common.monitoring import stats
-from mlops_common.results import EXIT_NEGATIVE, EXIT_OK, Result
+from mlops_common.results import EXIT_NEGATIVE, EXIT_OK, Result, to_jsonable
 
 if TYPE_CHECKING:
     import numpy as np
@@ -178,18 +178,10 @@ class DriftReport(Result):
         raise KeyError(name)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "drift_detected": self.drift_detected,
-            "drifted_share": self.drifted_share,
-            "drifted_columns": self.drifted_columns,
-            "reference_source": self.reference_source,
-            "current_source": self.current_source,
-            "reference_rows": self.reference_rows,
-            "current_rows": self.current_rows,
-            "config": self.config.to_dict(),
-            "ignored_columns": dict(self.ignored_columns),
-            "columns": [column.to_dict() for column in self.columns],
-        }
+        """The verdict first, then sources, config and the columns (strict JSON: no NaN)."""
+        keys = ["drift_detected", "drifted_share", "drifted_columns", "reference_source"]
+        keys += ["current_source", "reference_rows", "current_rows", "config", "ignored_columns"]
+        return {key: to_jsonable(getattr(self, key)) for key in [*keys, "columns"]}
 
     def summary(self) -> str:
         """The verdict, then one line per column (drifted columns first), then what was left out.

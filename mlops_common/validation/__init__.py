@@ -28,7 +28,12 @@ from pathlib import Path
 from typing import Any
 
 from mlops_common.errors import InputError, SuiteError
-from mlops_common.validation.result import ExpectationOutcome, ValidationResult
+from mlops_common.validation.result import (
+    FAST,
+    GREAT_EXPECTATIONS,
+    ExpectationOutcome,
+    ValidationResult,
+)
 from mlops_common.validation.suite import Expectation, Suite, load_suite
 
 __all__ = [
@@ -42,7 +47,7 @@ __all__ = [
     "validate",
 ]
 
-ENGINES = ("auto", "fast", "great_expectations")
+ENGINES = ("auto", FAST, GREAT_EXPECTATIONS)
 # mlops_common.io words every input error; validation only names a frame and an empty table.
 _WORDING = {
     "frame": "<DataFrame>",

@@ -21,7 +21,7 @@ from numbers import Real
 from typing import Any
 
 from mlops_common.errors import SuiteError
-from mlops_common.validation.result import ExpectationOutcome
+from mlops_common.validation.result import FAST, ExpectationOutcome
 from mlops_common.validation.suite import Expectation
 
 __all__ = [
@@ -150,7 +150,7 @@ def _outcome(expectation: Expectation, **fields: Any) -> ExpectationOutcome:
         column=expectation.column,
         kwargs=dict(expectation.kwargs),
         meta=dict(expectation.meta),
-        engine="fast",
+        engine=FAST,
         **fields,
     )
 

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from mlops_common.errors import SuiteError
-from mlops_common.validation.result import ExpectationOutcome
+from mlops_common.validation.result import GREAT_EXPECTATIONS, ExpectationOutcome
 from mlops_common.validation.suite import Expectation
 
-__all__ = ["ge_batch", "get_context", "known_expectation", "run_ge"]
+__all__ = ["check_known", "ge_batch", "get_context", "known_expectation", "run_ge", "to_outcome"]
 
 _SOURCE = "mlops_common_pandas"
 _ASSET = "dataframe"
@@ -104,7 +104,7 @@ def to_outcome(expectation: Expectation, ge_result: Any) -> ExpectationOutcome:
         element_count=result.get("element_count"),
         observed_value=result.get("observed_value"),
         partial_unexpected_list=list(result.get("partial_unexpected_list") or []),
-        engine="great_expectations",
+        engine=GREAT_EXPECTATIONS,
         exception_message=_exception_message(info),
         meta=dict(expectation.meta),
     )

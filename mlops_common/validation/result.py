@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlops_common.results import EXIT_NEGATIVE, EXIT_OK, Result
+from mlops_common.results import EXIT_NEGATIVE, EXIT_OK, Result, to_jsonable
 
 __all__ = ["FAST", "GREAT_EXPECTATIONS", "ExpectationOutcome", "ValidationResult"]
 
@@ -85,14 +85,8 @@ class ValidationResult(Result):
         }
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "success": self.success,
-            "suite_name": self.suite_name,
-            "data_source": self.data_source,
-            "row_count": self.row_count,
-            "statistics": self.statistics,
-            "results": [outcome.to_dict() for outcome in self.results],
-        }
+        keys = ("success", "suite_name", "data_source", "row_count", "statistics", "results")
+        return {key: to_jsonable(getattr(self, key)) for key in keys}
 
     def summary(self) -> str:
         """The verdict, then one line per expectation, failures first.

@@ -10,7 +10,7 @@ from typing import Any
 
 from mlops_common.errors import SuiteError
 
-__all__ = ["Expectation", "Suite", "load_suite"]
+__all__ = ["REPORTING_KWARGS", "Expectation", "Suite", "load_suite"]
 
 # Keys GE accepts on every expectation that change how results are reported, not the verdict.
 REPORTING_KWARGS = frozenset({"result_format", "catch_exceptions", "include_config", "batch_id"})
