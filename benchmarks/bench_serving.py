@@ -40,10 +40,10 @@ def build_store(root: Path) -> str:
     from mlflow.models import infer_signature
     from sklearn.linear_model import LogisticRegression
 
+    from mlops_common import store
+
     tracking_uri = f"sqlite:///{(root / 'mlflow.db').as_posix()}"
-    mlflow.set_tracking_uri(tracking_uri)
-    mlflow.set_registry_uri(tracking_uri)
-    client = mlflow.MlflowClient(tracking_uri, registry_uri=tracking_uri)
+    client = store.client(tracking_uri)
     experiment = client.create_experiment(
         "bench", artifact_location=(root / "mlartifacts").as_uri()
     )
@@ -51,14 +51,15 @@ def build_store(root: Path) -> str:
     frame = pd.DataFrame(rng.normal(size=(2_000, len(FEATURES))), columns=FEATURES)
     target = (frame.sum(axis=1) > 0).astype(int)
     model = LogisticRegression(max_iter=500).fit(frame, target)
-    with mlflow.start_run(experiment_id=experiment):
-        info = mlflow.sklearn.log_model(
-            model,
-            name="model",
-            signature=infer_signature(frame, model.predict(frame)),
-            pip_requirements=["scikit-learn", "pandas", "numpy"],
-        )
-    version = mlflow.register_model(info.model_uri, MODEL_NAME)
+    with store.mlflow_uris(tracking_uri):
+        with mlflow.start_run(experiment_id=experiment):
+            info = mlflow.sklearn.log_model(
+                model,
+                name="model",
+                signature=infer_signature(frame, model.predict(frame)),
+                pip_requirements=["scikit-learn", "pandas", "numpy"],
+            )
+        version = mlflow.register_model(info.model_uri, MODEL_NAME)
     client.set_registered_model_alias(MODEL_NAME, "champion", version.version)
     return tracking_uri
 

@@ -42,6 +42,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from mlops_common import store, tags
 from mlops_common.errors import ConfigError, RegistryError
 
 __all__ = [
@@ -62,18 +63,6 @@ __all__ = [
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
-
-TAG = "mlops.gate."
-TAG_DECISION = TAG + "decision"
-TAG_REASONS = TAG + "reasons"
-TAG_BY = TAG + "by"
-TAG_AT = TAG + "at"
-TAG_CANDIDATE_METRICS = TAG + "candidate_metrics"
-TAG_CHAMPION_METRICS = TAG + "champion_metrics"
-TAG_CONFIG = TAG + "config"
-TAG_PREVIOUS_CHAMPION = TAG + "previous_champion"
-TAG_VALIDATION = TAG + "validation_passed"
-TAG_ROLLBACK = "mlops.rollback"
 
 _RULE_KEYS = ("min", "max", "direction", "margin")
 _DIRECTIONS = ("higher", "lower")
@@ -327,16 +316,6 @@ def _champion_check(
 # ------------------------------------------------------------------------------ registry access
 
 
-def _client(tracking_uri: str | None) -> Any:
-    from mlops_common.tracking import check_tracking_server, resolve_tracking_uri
-
-    uri = resolve_tracking_uri(tracking_uri)
-    check_tracking_server(uri)
-    from mlflow import MlflowClient
-
-    return MlflowClient(tracking_uri=uri, registry_uri=uri)
-
-
 def _who() -> str:
     for variable in ("GITLAB_USER_LOGIN", "GITHUB_ACTOR"):
         if os.environ.get(variable):
@@ -368,25 +347,12 @@ def _model(client: Any, model_name: str) -> Any:
 
 
 def _version(client: Any, model_name: str, version: str) -> Any:
-    from mlflow.exceptions import MlflowException
-
     _model(client, model_name)
-    try:
-        return client.get_model_version(model_name, str(version))
-    except MlflowException as exc:
-        raise RegistryError(
-            f"model {model_name!r} has no version {version}; list versions with "
-            f"`mlflow models` or the MLflow UI and pass an existing one"
-        ) from exc
+    return store.model_version(client, model_name, version=version)
 
 
 def _alias_version(client: Any, model_name: str, alias: str) -> Any | None:
-    from mlflow.exceptions import MlflowException
-
-    try:
-        return client.get_model_version_by_alias(model_name, alias)
-    except MlflowException:
-        return None
+    return store.model_version(client, model_name, alias=alias, required=False)
 
 
 def champion_version(model_name: str, tracking_uri: str | None = None) -> str | None:
@@ -395,7 +361,7 @@ def champion_version(model_name: str, tracking_uri: str | None = None) -> str | 
     >>> champion_version("churn-model")  # doctest: +SKIP
     '3'
     """
-    version = _alias_version(_client(tracking_uri), model_name, CHAMPION)
+    version = _alias_version(store.client(tracking_uri), model_name, CHAMPION)
     return None if version is None else str(version.version)
 
 
@@ -411,12 +377,12 @@ def validation_status(
     """
     from mlflow.exceptions import MlflowException
 
-    client = _client(tracking_uri)
+    client = store.client(tracking_uri)
     model_version = _version(client, model_name, str(version))
     if not model_version.run_id:
         return None
     try:
-        tag = client.get_run(model_version.run_id).data.tags.get("mlops.validation.success")
+        tag = client.get_run(model_version.run_id).data.tags.get(tags.VALIDATION_SUCCESS)
     except MlflowException:
         return None
     return None if tag is None else tag == "true"
@@ -424,7 +390,7 @@ def validation_status(
 
 def _version_metrics(client: Any, model_version: Any) -> dict[str, float]:
     """The metrics a version was gated with (its audit tag), else its run's metrics."""
-    recorded = (model_version.tags or {}).get(TAG_CANDIDATE_METRICS)
+    recorded = (model_version.tags or {}).get(tags.GATE_CANDIDATE_METRICS)
     if recorded:
         try:
             metrics = json.loads(recorded)
@@ -460,7 +426,7 @@ def register_model(
     """
     from mlflow.exceptions import MlflowException
 
-    client = _client(tracking_uri)
+    client = store.client(tracking_uri)
     try:
         run = client.get_run(run_id)
     except MlflowException as exc:
@@ -491,7 +457,7 @@ def register_model(
                 raise
         kwargs = {"model_id": model_id} if model_id else {}
         version = client.create_model_version(
-            model_name, source, run_id=run_id, tags={"mlops.run_id": run_id}, **kwargs
+            model_name, source, run_id=run_id, tags={tags.RUN_ID: run_id}, **kwargs
         )
     except MlflowException as exc:
         raise RegistryError(
@@ -546,7 +512,7 @@ def promote(
     (True, '3')
     """
     config = gate if isinstance(gate, GateConfig) else GateConfig.from_dict(gate)
-    client = _client(tracking_uri)
+    client = store.client(tracking_uri)
     version = str(version)
     candidate = _version(client, model_name, version)
     if metrics is None:
@@ -567,18 +533,18 @@ def promote(
     if decision.passed:
         client.set_registered_model_alias(model_name, CHAMPION, version)
         decision.promoted = True
-    tags = {
-        TAG_DECISION: "promoted" if decision.promoted else "rejected",
-        TAG_REASONS: _json(decision.reasons),
-        TAG_BY: decision.decided_by,
-        TAG_AT: decision.decided_at,
-        TAG_CANDIDATE_METRICS: _json(decision.candidate_metrics),
-        TAG_CHAMPION_METRICS: _json(decision.champion_metrics),
-        TAG_CONFIG: _json(decision.gate),
-        TAG_VALIDATION: str(validation_passed).lower(),
-        TAG_PREVIOUS_CHAMPION: current_version or "",
+    audit = {
+        tags.GATE_DECISION: "promoted" if decision.promoted else "rejected",
+        tags.GATE_REASONS: _json(decision.reasons),
+        tags.GATE_BY: decision.decided_by,
+        tags.GATE_AT: decision.decided_at,
+        tags.GATE_CANDIDATE_METRICS: _json(decision.candidate_metrics),
+        tags.GATE_CHAMPION_METRICS: _json(decision.champion_metrics),
+        tags.GATE_CONFIG: _json(decision.gate),
+        tags.GATE_VALIDATION: str(validation_passed).lower(),
+        tags.GATE_PREVIOUS_CHAMPION: current_version or "",
     }
-    for key, value in tags.items():
+    for key, value in audit.items():
         client.set_model_version_tag(model_name, version, key, value)
     return decision
 
@@ -616,7 +582,7 @@ def rollback(
     >>> rollback("churn-model").summary()  # doctest: +SKIP
     'churn-model: champion moved from v4 back to v3'
     """
-    client = _client(tracking_uri)
+    client = store.client(tracking_uri)
     _model(client, model_name)
     current = _alias_version(client, model_name, CHAMPION)
     current_version = None if current is None else str(current.version)
@@ -626,7 +592,7 @@ def rollback(
                 f"model {model_name!r} has no {CHAMPION} to roll back; promote a version first "
                 f"or pass --to VERSION"
             )
-        previous = (current.tags or {}).get(TAG_PREVIOUS_CHAMPION, "")
+        previous = (current.tags or {}).get(tags.GATE_PREVIOUS_CHAMPION, "")
         if not previous:
             raise RegistryError(
                 f"model {model_name!r} v{current_version} has no previous champion recorded; "
@@ -639,7 +605,7 @@ def rollback(
         raise RegistryError(
             f"model {model_name!r} v{target_version} is already {CHAMPION}; nothing to roll back"
         )
-    if (target.tags or {}).get(TAG_VALIDATION) == "false":
+    if (target.tags or {}).get(tags.GATE_VALIDATION) == "false":
         raise RegistryError(
             f"model {model_name!r} v{target_version} failed data validation and cannot be "
             f"{CHAMPION}; choose another version"
@@ -653,9 +619,7 @@ def rollback(
     )
     client.set_registered_model_alias(model_name, CHAMPION, target_version)
     record = _json(result.to_dict())
-    client.set_model_version_tag(model_name, target_version, TAG_ROLLBACK, record)
+    client.set_model_version_tag(model_name, target_version, tags.ROLLBACK, record)
     if current_version is not None:
-        client.set_model_version_tag(
-            model_name, current_version, TAG_ROLLBACK + ".replaced", record
-        )
+        client.set_model_version_tag(model_name, current_version, tags.ROLLBACK_REPLACED, record)
     return result

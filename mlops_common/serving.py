@@ -32,6 +32,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from mlops_common import tags as tag_names
 from mlops_common.errors import ConfigError, InputError, RegistryError
 
 __all__ = [
@@ -153,12 +154,13 @@ def _lineage_from_tags(tags: dict[str, str]) -> tuple[str | None, dict[str, str]
         if "git" in key.lower() or "dvc" in key.lower()
     }
     commit_keys = [key for key in lineage if "git" in key.lower() and "commit" in key.lower()]
-    commit_keys.sort(key=lambda key: (key != "mlops.git.commit", key.startswith("mlflow."), key))
+    commit_keys.sort(key=lambda key: (key != tag_names.GIT_COMMIT, key.startswith("mlflow."), key))
     git_commit = lineage[commit_keys[0]] if commit_keys else None
     data_version = {}
     for key, value in lineage.items():
         if "dvc" in key.lower():
-            path = key.split("dvc", 1)[1].lstrip("._:/") if key.startswith("mlops.") else key
+            ours = key.startswith(tag_names.PREFIX)
+            path = key.split("dvc", 1)[1].lstrip("._:/") if ours else key
             data_version[path or key] = value
     return git_commit, data_version, lineage
 
@@ -299,10 +301,10 @@ def load_served_model(
     config = None
     if tracking_uri is None or (model_uri is None and model_name is None):
         config = load_project_config()
-    if tracking_uri is None:
-        from mlops_common.tracking import resolve_tracking_uri
+    from mlops_common import store
 
-        tracking_uri = resolve_tracking_uri(None, config)
+    if tracking_uri is None:
+        tracking_uri = store.resolve_tracking_uri(None, config)
     if model_uri is None:
         model_name = model_name or config.model_name
         model_uri = f"models:/{model_name}@{alias}"
@@ -314,19 +316,17 @@ def load_served_model(
     import mlflow
     from mlflow.exceptions import MlflowException
     from mlflow.models import Model
-    from mlflow.tracking import MlflowClient
 
-    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    client = store.client(tracking_uri, probe=False)
     version = None
     run_id = None
     model_version_tags: dict[str, str] = {}
     name_in_uri, version_in_uri, alias_in_uri = _parse_models_uri(model_uri)
     try:
         if name_in_uri and (alias_in_uri or version_in_uri):
-            if alias_in_uri:
-                model_version = client.get_model_version_by_alias(name_in_uri, alias_in_uri)
-            else:
-                model_version = client.get_model_version(name_in_uri, version_in_uri)
+            model_version = store.model_version(
+                client, name_in_uri, version=version_in_uri, alias=alias_in_uri
+            )
             version = str(model_version.version)
             run_id = model_version.run_id or None
             model_version_tags = dict(model_version.tags or {})
@@ -343,11 +343,14 @@ def load_served_model(
         else:
             download_uri = model_uri
         local_path = mlflow.artifacts.download_artifacts(
-            artifact_uri=download_uri, tracking_uri=tracking_uri, registry_uri=tracking_uri
+            artifact_uri=download_uri,
+            tracking_uri=tracking_uri,
+            registry_uri=store.resolve_registry_uri(tracking_uri),
         )
-    except MlflowException as exc:
+    except (MlflowException, RegistryError) as exc:
+        reason = exc.message if isinstance(exc, MlflowException) else str(exc)
         raise RegistryError(
-            f"{model_uri}: cannot resolve the model at {tracking_uri} ({exc.message}); check the "
+            f"{model_uri}: cannot resolve the model at {tracking_uri} ({reason}); check the "
             f"model name and alias with `mlops registry` or pass --model-uri"
         ) from exc
     except OSError as exc:

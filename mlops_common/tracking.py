@@ -5,11 +5,12 @@ code, what is needed to reproduce it: the git commit and whether the tree was di
 hashes of the data from ``dvc.lock``, every value of ``params.yaml`` (nested keys joined with
 ``.``), the Python and key package versions, and the validation result of the data used.
 
-The tracking URI is, in order: the explicit argument, ``MLFLOW_TRACKING_URI``, ``tracking_uri``
-in ``[tool.mlops]``, and finally the embedded sqlite store ``<project root>/mlflow.db`` (no
-server needed). A remote ``http(s)`` server is checked first with a 3 s ``/health`` probe, so an
-unreachable server fails in seconds with :class:`~mlops_common.errors.TrackingUnavailable`
-instead of MLflow's minutes of retries.
+The store is the one :func:`mlops_common.store.resolve_tracking_uri` names (the explicit
+argument, ``MLFLOW_TRACKING_URI``, ``tracking_uri`` in ``[tool.mlops]``, then the embedded sqlite
+store ``<project root>/mlflow.db``); a remote ``http(s)`` server is probed first, so an
+unreachable one fails in seconds with :class:`~mlops_common.errors.TrackingUnavailable`. MLflow's
+process-wide URIs point at that store for the duration of the run only
+(:func:`mlops_common.store.mlflow_uris`).
 
 >>> from mlops_common.tracking import tracked_run, log_model
 >>> with tracked_run("train", validation="reports/validation.json") as run:  # doctest: +SKIP
@@ -25,31 +26,35 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
-import os
 import platform
 import subprocess
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlparse
 
+from mlops_common import tags as tag_names
 from mlops_common.config import ProjectConfig, load_project_config
-from mlops_common.errors import InputError, TrackingUnavailable
+from mlops_common.errors import InputError
+
+# Where the store is lives in mlops_common.store; these names stay importable from here because
+# rendered projects (stages.py of earlier template versions) import them from this module.
+from mlops_common.store import (
+    check_tracking_server,
+    mlflow_uris,
+    resolve_artifact_location,
+    resolve_tracking_uri,
+)
 
 __all__ = [
     "KEY_PACKAGES",
+    "MODEL_PACKAGES",
     "Lineage",
     "TrackedRun",
-    "check_tracking_server",
     "collect_lineage",
     "flatten_params",
     "log_model",
     "model_pip_requirements",
-    "resolve_artifact_location",
-    "resolve_tracking_uri",
     "tracked_run",
 ]
 
@@ -62,82 +67,6 @@ MODEL_PACKAGES = ("mlflow", "scikit-learn", "cloudpickle", "numpy", "pandas", "s
 # MLflow rejects param values above this length (6000 in MLflow 2.x and 3.x).
 _MAX_PARAM_VALUE = 6000
 _F = TypeVar("_F", bound=Callable[..., Any])
-
-
-# --------------------------------------------------------------------------- where the store is
-
-
-def resolve_tracking_uri(explicit: str | None = None, config: ProjectConfig | None = None) -> str:
-    """The tracking URI: ``explicit`` > ``MLFLOW_TRACKING_URI`` > ``[tool.mlops]`` > embedded.
-
-    >>> resolve_tracking_uri("http://127.0.0.1:5000")
-    'http://127.0.0.1:5000'
-    """
-    if explicit:
-        return explicit
-    from_env = os.environ.get("MLFLOW_TRACKING_URI", "").strip()
-    if from_env:
-        return from_env
-    cfg = config if config is not None else load_project_config()
-    if cfg.tracking_uri:
-        return cfg.tracking_uri
-    return cfg.default_tracking_uri
-
-
-def resolve_artifact_location(
-    config: ProjectConfig | None = None, tracking_uri: str | None = None
-) -> str | None:
-    """Where a new experiment stores its artifacts.
-
-    ``artifact_location`` from ``[tool.mlops]`` when set (a relative path is taken from the project
-    root); otherwise ``<root>/mlartifacts`` for a local store, and ``None`` for an ``http(s)``
-    server so that the server's own ``--artifacts-destination`` applies.
-    """
-    cfg = config if config is not None else load_project_config()
-    if cfg.artifact_location:
-        location = cfg.artifact_location
-        if "://" not in location and not Path(location).is_absolute():
-            return (cfg.root / location).resolve().as_uri()
-        return location
-    if tracking_uri and _is_http(tracking_uri):
-        return None
-    return cfg.default_artifact_location
-
-
-def _is_http(uri: str) -> bool:
-    return urlparse(uri).scheme in {"http", "https"}
-
-
-def check_tracking_server(uri: str, timeout: float = 3.0) -> None:
-    """Fail fast when an ``http(s)`` tracking server does not answer ``/health``.
-
-    Local stores (sqlite, file, postgres, ...) are not probed. Uses urllib only, so MLflow's client,
-    which retries for minutes, is never reached for a dead server.
-
-    >>> check_tracking_server("sqlite:///mlflow.db")  # nothing to probe
-    """
-    if not _is_http(uri):
-        return
-    health = uri.rstrip("/") + "/health"
-    fix = (
-        f"start it (mlflow server --host {urlparse(uri).hostname} --port "
-        f"{urlparse(uri).port or 5000}) or unset MLFLOW_TRACKING_URI to use the embedded store"
-    )
-    try:
-        with urllib.request.urlopen(health, timeout=timeout) as response:
-            response.read(64)
-    except urllib.error.HTTPError as exc:
-        # Something answered: only a server error means the tracking server is unusable.
-        if exc.code >= 500:
-            raise TrackingUnavailable(
-                f"MLflow tracking server {uri} answered {health} with HTTP {exc.code}; "
-                f"check its logs, or unset MLFLOW_TRACKING_URI to use the embedded store"
-            ) from exc
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise TrackingUnavailable(
-            f"MLflow tracking server {uri} did not answer within {timeout:g}s ({reason}); {fix}"
-        ) from exc
 
 
 # --------------------------------------------------------------------------------------- lineage
@@ -159,16 +88,17 @@ class Lineage:
 
     def tags(self) -> dict[str, str]:
         """The MLflow run tags for this lineage (params are logged as params, not tags)."""
+        dirty = "unknown" if self.git_dirty is None else str(self.git_dirty).lower()
         tags = {
-            "mlops.git.commit": self.git_commit,
-            "mlops.git.dirty": "unknown" if self.git_dirty is None else str(self.git_dirty).lower(),
-            "mlops.python": self.python_version,
+            tag_names.GIT_COMMIT: self.git_commit,
+            tag_names.GIT_DIRTY: dirty,
+            tag_names.PYTHON: self.python_version,
         }
         if self.git_commit != "unknown":
             # MLflow's UI shows this standard tag as the run's source version.
-            tags["mlflow.source.git.commit"] = self.git_commit
-        tags.update({f"mlops.pkg.{name}": version for name, version in self.packages.items()})
-        tags.update({f"mlops.dvc.{path}": md5 for path, md5 in self.dvc_hashes.items()})
+            tags[tag_names.MLFLOW_GIT_COMMIT] = self.git_commit
+        tags.update({tag_names.PKG_PREFIX + name: v for name, v in self.packages.items()})
+        tags.update({tag_names.DVC_PREFIX + path: md5 for path, md5 in self.dvc_hashes.items()})
         return tags
 
 
@@ -329,7 +259,7 @@ class TrackedRun(contextlib.ContextDecorator):
         self.config = config
         self.lineage: Lineage | None = None
         self.run: Any = None
-        self._previous_uri_env: str | None = None
+        self._uris: contextlib.ExitStack | None = None
 
     def _recreate_cm(self) -> TrackedRun:
         # A decorated function may run many times: each call gets its own run and lineage.
@@ -337,6 +267,7 @@ class TrackedRun(contextlib.ContextDecorator):
         fresh.tags = dict(self.tags)
         fresh.lineage = None
         fresh.run = None
+        fresh._uris = None
         return fresh
 
     def __enter__(self) -> Any:
@@ -348,25 +279,29 @@ class TrackedRun(contextlib.ContextDecorator):
 
         import mlflow
 
-        # mlflow.set_tracking_uri also exports MLFLOW_TRACKING_URI, which would then outrank the
-        # project config of every later call in this process; __exit__ puts it back.
-        self._previous_uri_env = os.environ.get("MLFLOW_TRACKING_URI")
-        mlflow.set_tracking_uri(uri)
-        experiment_id = _experiment_id(
-            mlflow, self.experiment or cfg.experiment, resolve_artifact_location(cfg, uri)
-        )
-        self.lineage = collect_lineage(cfg.root, self.params_file)
-        tags = {**self.lineage.tags(), **{k: str(v) for k, v in self.tags.items()}}
-        if validation is not None:
-            tags["mlops.validation.success"] = str(validation["success"]).lower()
-            if validation.get("suite_name"):
-                tags["mlops.validation.suite"] = str(validation["suite_name"])
-        self.run = mlflow.start_run(
-            run_name=self.run_name,
-            experiment_id=experiment_id,
-            tags=tags,
-            nested=mlflow.active_run() is not None,
-        )
+        # Left set, the URIs (and the MLFLOW_TRACKING_URI that MLflow exports) would outrank the
+        # project config of every later call in this process; __exit__ puts them back.
+        self._uris = contextlib.ExitStack()
+        self._uris.enter_context(mlflow_uris(uri))
+        try:
+            experiment_id = _experiment_id(
+                mlflow, self.experiment or cfg.experiment, resolve_artifact_location(cfg, uri)
+            )
+            self.lineage = collect_lineage(cfg.root, self.params_file)
+            tags = {**self.lineage.tags(), **{k: str(v) for k, v in self.tags.items()}}
+            if validation is not None:
+                tags[tag_names.VALIDATION_SUCCESS] = str(validation["success"]).lower()
+                if validation.get("suite_name"):
+                    tags[tag_names.VALIDATION_SUITE] = str(validation["suite_name"])
+            self.run = mlflow.start_run(
+                run_name=self.run_name,
+                experiment_id=experiment_id,
+                tags=tags,
+                nested=mlflow.active_run() is not None,
+            )
+        except BaseException:
+            self._restore_uris()
+            raise
         try:
             if self.lineage.params:
                 mlflow.log_params(
@@ -377,7 +312,7 @@ class TrackedRun(contextlib.ContextDecorator):
                 mlflow.log_dict(validation, "validation/validation_result.json")
         except BaseException:
             mlflow.end_run(status="FAILED")
-            self._restore_uri_env()
+            self._restore_uris()
             raise
         return self.run
 
@@ -387,14 +322,13 @@ class TrackedRun(contextlib.ContextDecorator):
         try:
             mlflow.end_run(status="FINISHED" if exc_type is None else "FAILED")
         finally:
-            self._restore_uri_env()
+            self._restore_uris()
         return False
 
-    def _restore_uri_env(self) -> None:
-        if self._previous_uri_env is None:
-            os.environ.pop("MLFLOW_TRACKING_URI", None)
-        else:
-            os.environ["MLFLOW_TRACKING_URI"] = self._previous_uri_env
+    def _restore_uris(self) -> None:
+        if self._uris is not None:
+            self._uris.close()
+            self._uris = None
 
 
 def tracked_run(
@@ -413,6 +347,9 @@ def tracked_run(
     the project root; ``validation`` is a ``ValidationResult``, its dict, or its JSON path
     (logged as the tag ``mlops.validation.success``, the metric ``validation_success`` and the
     artifact ``validation/validation_result.json``). The run ends ``FAILED`` when the body raises.
+    MLflow's process-wide URIs point at the project's store inside the block only; afterwards
+    they are what they were before, so MLflow calls after it pass their own URI (or use
+    :func:`mlops_common.store.mlflow_uris`).
 
     >>> with tracked_run("train") as run:  # doctest: +SKIP
     ...     mlflow.log_metric("accuracy", 0.93)

@@ -36,22 +36,12 @@ def git(cwd: Path, *args: str) -> str:
 @pytest.fixture(autouse=True)
 def _isolate_mlflow_uris() -> Iterator[None]:
     """MLflow keeps tracking/registry URIs in module globals and exports them as environment
-    variables (``set_registry_uri(None)`` even leaves the variable set): whatever one test sets
-    must not decide which store the next test in the same worker talks to."""
-    names = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
-    saved = {name: os.environ.get(name) for name in names}
-    yield
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-    if "mlflow" in sys.modules:  # never import MLflow just to reset it
-        import mlflow.tracking._model_registry.utils as registry_utils
-        import mlflow.tracking._tracking_service.utils as tracking_utils
+    variables: whatever one test sets must not decide which store the next test in the same
+    worker talks to. ``mlflow_uris()`` undoes both on exit (and never imports MLflow itself)."""
+    from mlops_common.store import mlflow_uris
 
-        tracking_utils._tracking_uri = None
-        registry_utils._registry_uri = None
+    with mlflow_uris():
+        yield
 
 
 @pytest.fixture

@@ -267,13 +267,11 @@ def champion(project: Path, env: dict[str, str]) -> dict[str, Any]:
     """The ``champion`` model version in the project's store, read with the project's MLflow."""
     code = (
         "import json\n"
-        "from mlflow import MlflowClient\n"
+        "from mlops_common import store\n"
         "from mlops_common.config import load_project_config\n"
-        "from mlops_common.tracking import resolve_tracking_uri\n"
         "config = load_project_config()\n"
-        "uri = resolve_tracking_uri(None, config)\n"
-        "version = MlflowClient(uri, registry_uri=uri).get_model_version_by_alias(\n"
-        "    config.model_name, 'champion')\n"
+        "uri = store.resolve_tracking_uri(None, config)\n"
+        "version = store.model_version(store.client(uri), config.model_name, alias='champion')\n"
         "print(json.dumps({'name': version.name, 'version': version.version, 'uri': uri,\n"
         "                  'tags': dict(version.tags)}))\n"
     )

@@ -16,7 +16,6 @@ True
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from mlops_common.deploy.base import (
@@ -72,6 +71,7 @@ def get_target(name: str | None = None, **settings: Any) -> DeployTarget:
     import inspect
 
     from mlops_common.config import load_project_config
+    from mlops_common.store import resolve_tracking_uri
 
     config = load_project_config(settings.pop("project_root", None))
     chosen = name or str(config.extra.get("cloud") or "local")
@@ -89,9 +89,7 @@ def get_target(name: str | None = None, **settings: Any) -> DeployTarget:
     merged: dict[str, Any] = {
         "project_root": config.root,
         "model_name": config.model_name,
-        "tracking_uri": os.environ.get("MLFLOW_TRACKING_URI")
-        or config.tracking_uri
-        or config.default_tracking_uri,
+        "tracking_uri": resolve_tracking_uri(None, config),
         **{
             setting: config.extra[key]
             for key, setting in PROJECT_KEYS.get(chosen, {}).items()

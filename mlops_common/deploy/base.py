@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from mlops_common.errors import DeployError
+from mlops_common.errors import DeployError, RegistryError
 
 __all__ = ["DeployResult", "DeployStatus", "DeployTarget", "ModelRef", "resolve_model"]
 
@@ -233,19 +233,15 @@ def resolve_model(
     >>> resolve_model("churn-model-model", alias="champion")  # doctest: +SKIP
     ModelRef(name='churn-model-model', version='3', source='file:///.../artifacts')
     """
-    from mlflow import MlflowClient
-    from mlflow.exceptions import MlflowException
+    from mlops_common import store
 
-    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    client = store.client(tracking_uri)
     try:
-        if version is not None:
-            found = client.get_model_version(model_name, str(version))
-        else:
-            found = client.get_model_version_by_alias(model_name, alias)
-    except MlflowException as exc:
+        found = store.model_version(client, model_name, version=version, alias=alias)
+    except RegistryError as exc:
         wanted = f"version {version}" if version is not None else f"alias '{alias}'"
         raise DeployError(
-            f"model '{model_name}' has no {wanted} in the registry at {tracking_uri}; "
+            f"model '{model_name}' has no {wanted} in the registry at {client.tracking_uri}; "
             "train and promote a model first (`dvc repro`, `mlops promote`)"
         ) from exc
     # MLflow 3 records `models:/<id>` as the source; the download URI is where the files are.

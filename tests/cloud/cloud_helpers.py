@@ -174,6 +174,8 @@ def register_tiny_models(
     from mlflow.models import infer_signature
     from sklearn.linear_model import LogisticRegression
 
+    from mlops_common.store import mlflow_uris
+
     client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
     experiment_id = client.create_experiment(
         f"{model_name}-{root.name}",
@@ -183,9 +185,7 @@ def register_tiny_models(
     features = pd.DataFrame({"tenure": rng.normal(size=40), "charges": rng.normal(size=40)})
     labels = (features["tenure"] > 0).astype(int)
     versions = []
-    mlflow.set_tracking_uri(tracking_uri)
-    mlflow.set_registry_uri(tracking_uri)
-    try:
+    with mlflow_uris(tracking_uri):
         for index in range(count):
             model = LogisticRegression(C=1.0 + index).fit(features, labels)
             with mlflow.start_run(experiment_id=experiment_id):
@@ -197,12 +197,6 @@ def register_tiny_models(
                     registered_model_name=model_name,
                 )
             versions.append(str(info.registered_model_version))
-    finally:
-        mlflow.set_tracking_uri(None)
-        mlflow.set_registry_uri(None)
-        # Unsetting leaves the exported variables behind (MLflow 3.17): drop them too.
-        os.environ.pop("MLFLOW_TRACKING_URI", None)
-        os.environ.pop("MLFLOW_REGISTRY_URI", None)
     client.set_registered_model_alias(model_name, "champion", versions[-1])
     return Registry(root, tracking_uri, model_name, tuple(versions))
 

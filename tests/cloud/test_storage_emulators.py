@@ -57,14 +57,15 @@ def test_mlflow_run_artifacts_land_in_emulated_bucket(
     import mlflow
     from mlflow import MlflowClient
 
+    from mlops_common.store import mlflow_uris
+
     for name, value in storage.env.items():
         monkeypatch.setenv(name, value)
     client = MlflowClient(tracking_uri=tracking_uri)
     experiment_id = client.create_experiment(
         f"{storage.cloud}-artifacts", artifact_location=storage.artifact_root
     )
-    mlflow.set_tracking_uri(tracking_uri)
-    try:
+    with mlflow_uris(tracking_uri):
         with mlflow.start_run(experiment_id=experiment_id) as active:
             mlflow.log_text("accuracy: 0.91\n", "reports/metrics.txt")
             mlflow.log_dict({"tenure": "long"}, "schema/features.json")
@@ -72,8 +73,6 @@ def test_mlflow_run_artifacts_land_in_emulated_bucket(
         downloaded = mlflow.artifacts.download_artifacts(
             run_id=run_id, artifact_path="reports/metrics.txt", dst_path=str(tmp_path / "back")
         )
-    finally:
-        mlflow.set_tracking_uri(None)
 
     keys = storage.list_keys()
     assert any(key.endswith(f"{run_id}/artifacts/reports/metrics.txt") for key in keys), keys

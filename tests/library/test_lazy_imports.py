@@ -32,6 +32,8 @@ def test_every_library_module_imports_without_heavy_libraries():
             "io",
             "validation",
             "monitoring",
+            "store",
+            "tags",
             "tracking",
             "registry",
             "serving",

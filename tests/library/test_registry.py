@@ -20,6 +20,7 @@ from mlops_common.registry import (
     rollback,
     validation_status,
 )
+from mlops_common.store import mlflow_uris
 from mlops_common.tracking import log_model, tracked_run
 
 ACCURACY_GATE = GateConfig.from_dict(
@@ -542,6 +543,6 @@ def test_run_registration_and_promotion_through_a_real_mlflow_server(
     champion = client.get_model_version_by_alias(name, CHAMPION)
     assert str(champion.version) == version
     assert champion.tags["mlops.gate.decision"] == "promoted"
-    mlflow.set_registry_uri(mlflow_server)  # the autouse fixture in tests/conftest.py resets it
-    reloaded = mlflow.sklearn.load_model(f"models:/{name}@{CHAMPION}")
+    with mlflow_uris(mlflow_server):  # models:/ resolves through MLflow's process-wide URIs
+        reloaded = mlflow.sklearn.load_model(f"models:/{name}@{CHAMPION}")
     assert list(reloaded.predict(features)) == list(model.predict(features))

@@ -48,17 +48,14 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder
 
+    from mlops_common.store import mlflow_uris
+
     root = tmp_path_factory.mktemp("mlflow")
     tracking_uri = f"sqlite:///{(root / 'mlflow.db').as_posix()}"
     client = mlflow.MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
-    # set_tracking_uri exports MLFLOW_TRACKING_URI; restore the variable itself afterwards, or
+    # mlflow_uris puts MLflow's process-wide URIs and their variables back afterwards, or
     # MLflow's default (sqlite:///mlflow.db in the cwd) would outrank every later test's config.
-    previous_env = {
-        name: os.environ.get(name) for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
-    }
-    mlflow.set_tracking_uri(tracking_uri)
-    mlflow.set_registry_uri(tracking_uri)
-    try:
+    with mlflow_uris(tracking_uri):
         warnings.filterwarnings("ignore", message=".*integer column", category=UserWarning)
         experiment_id = client.create_experiment(
             "serving-tests", artifact_location=(root / "mlartifacts").as_uri()
@@ -134,19 +131,6 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
                 pip_requirements=requirements,
             )
         mlflow.register_model(info.model_uri, PYFUNC)
-    finally:
-        # MLflow has no public "unset": put its module globals back to "not set" (None) so later
-        # clients resolve their registry from their own tracking URI again.
-        import mlflow.tracking._model_registry.utils as registry_utils
-        import mlflow.tracking._tracking_service.utils as tracking_utils
-
-        tracking_utils._tracking_uri = None
-        registry_utils._registry_uri = None
-        for name, value in previous_env.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
     return Store(tracking_uri=tracking_uri, root=root)
 
 

@@ -13,15 +13,18 @@ import pytest
 
 from mlops_common.config import ProjectConfig
 from mlops_common.errors import InputError, TrackingUnavailable
+from mlops_common.store import (
+    check_tracking_server,
+    mlflow_uris,
+    resolve_artifact_location,
+    resolve_tracking_uri,
+)
 from mlops_common.tracking import (
     KEY_PACKAGES,
-    check_tracking_server,
     collect_lineage,
     flatten_params,
     log_model,
     model_pip_requirements,
-    resolve_artifact_location,
-    resolve_tracking_uri,
     tracked_run,
 )
 
@@ -342,11 +345,12 @@ def test_log_model_pins_requirements_and_infers_signature(
         info = log_model(model, input_example=features.head(5))
     assert info.signature is not None
     assert [spec.name for spec in info.signature.inputs] == ["tenure", "charges"]
-    local = Path(mlflow.artifacts.download_artifacts(info.model_uri))
+    with mlflow_uris(mlflow_store.tracking_uri):  # models:/ resolves through MLflow's globals
+        local = Path(mlflow.artifacts.download_artifacts(info.model_uri))
+        reloaded = mlflow.sklearn.load_model(info.model_uri)
     requirements = (local / "requirements.txt").read_text().split()
     assert requirements == model_pip_requirements()
     assert any(line.startswith("scikit-learn==") for line in requirements)
-    reloaded = mlflow.sklearn.load_model(info.model_uri)
     assert list(reloaded.predict(features)) == list(model.predict(features))
 
 

@@ -96,18 +96,16 @@ def evaluate(params: dict[str, Any]) -> None:
 
 def register(params: dict[str, Any]) -> None:
     """Register the model version, then let the gate decide whether it becomes `champion`."""
+    from mlops_common import store
     from mlops_common.config import load_project_config
     from mlops_common.registry import GateConfig, promote, register_model
-    from mlops_common.tracking import resolve_tracking_uri
 
     config = load_project_config()
     run = read_json(TRAIN_RUN)
     metrics = read_json(METRICS)
 
-    from mlflow import MlflowClient
-
     # The test metrics also go on the training run, so the MLflow UI shows them side by side.
-    client = MlflowClient(tracking_uri=resolve_tracking_uri(None, config))
+    client = store.client(config=config)
     for name, value in metrics.items():
         client.log_metric(run["run_id"], f"test_{name}", value)
 

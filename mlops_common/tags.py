@@ -1,0 +1,70 @@
+"""Every MLflow tag name the library writes or reads, in one place.
+
+Runs carry their lineage (``mlops.git.*``, ``mlops.dvc.<path>``, ``mlops.pkg.<name>``,
+``mlops.python``) and the validation of their data (``mlops.validation.*``); model versions carry
+the run they came from (``mlops.run_id``), the promotion gate's audit trail (``mlops.gate.*``) and
+rollbacks (``mlops.rollback``). Names ending in ``.`` are prefixes, completed by a path or name.
+
+>>> from mlops_common import tags
+>>> tags.GATE_DECISION
+'mlops.gate.decision'
+>>> tags.DVC_PREFIX + "data/raw.csv"
+'mlops.dvc.data/raw.csv'
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DVC_PREFIX",
+    "GATE_AT",
+    "GATE_BY",
+    "GATE_CANDIDATE_METRICS",
+    "GATE_CHAMPION_METRICS",
+    "GATE_CONFIG",
+    "GATE_DECISION",
+    "GATE_PREFIX",
+    "GATE_PREVIOUS_CHAMPION",
+    "GATE_REASONS",
+    "GATE_VALIDATION",
+    "GIT_COMMIT",
+    "GIT_DIRTY",
+    "MLFLOW_GIT_COMMIT",
+    "PKG_PREFIX",
+    "PREFIX",
+    "PYTHON",
+    "ROLLBACK",
+    "ROLLBACK_REPLACED",
+    "RUN_ID",
+    "VALIDATION_SUCCESS",
+    "VALIDATION_SUITE",
+]
+
+PREFIX = "mlops."
+
+# ---- run tags: lineage (mlops_common.tracking)
+GIT_COMMIT = PREFIX + "git.commit"
+GIT_DIRTY = PREFIX + "git.dirty"  # "true", "false" or "unknown"
+PYTHON = PREFIX + "python"
+PKG_PREFIX = PREFIX + "pkg."  # + distribution name -> installed version
+DVC_PREFIX = PREFIX + "dvc."  # + path in dvc.lock -> md5
+#: MLflow's own tag, shown in its UI as the run's source version.
+MLFLOW_GIT_COMMIT = "mlflow.source.git.commit"
+
+# ---- run tags: validation of the training data
+VALIDATION_SUCCESS = PREFIX + "validation.success"  # "true" or "false"
+VALIDATION_SUITE = PREFIX + "validation.suite"
+
+# ---- model-version tags (mlops_common.registry)
+RUN_ID = PREFIX + "run_id"
+GATE_PREFIX = PREFIX + "gate."
+GATE_DECISION = GATE_PREFIX + "decision"  # "promoted" or "rejected"
+GATE_REASONS = GATE_PREFIX + "reasons"
+GATE_BY = GATE_PREFIX + "by"
+GATE_AT = GATE_PREFIX + "at"
+GATE_CANDIDATE_METRICS = GATE_PREFIX + "candidate_metrics"
+GATE_CHAMPION_METRICS = GATE_PREFIX + "champion_metrics"
+GATE_CONFIG = GATE_PREFIX + "config"
+GATE_PREVIOUS_CHAMPION = GATE_PREFIX + "previous_champion"
+GATE_VALIDATION = GATE_PREFIX + "validation_passed"
+ROLLBACK = PREFIX + "rollback"
+ROLLBACK_REPLACED = ROLLBACK + ".replaced"
