@@ -95,11 +95,17 @@ def main() -> None:
         for jobs in args.jobs:
             delete_update_branches(paths, "template-update/v2.1.0")
             started = time.perf_counter()
-            report = fleet_update(projects, to="v2.1.0", jobs=jobs, check=args.check)
+            report = fleet_update(
+                projects,
+                templates=[str(work / "template")],
+                to="v2.1.0",
+                jobs=jobs,
+                check=args.check,
+            )
             timings[jobs] = time.perf_counter() - started
             print(
                 f"fleet update --jobs {jobs}, {len(projects)} projects: {timings[jobs]:.1f} s "
-                f"({timings[jobs] / len(projects):.2f} s per project) {report.summary()}"
+                f"({timings[jobs] / len(projects):.2f} s per project) {report.counts()}"
             )
         base = timings[args.jobs[0]]
         for jobs, seconds in timings.items():

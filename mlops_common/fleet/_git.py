@@ -54,10 +54,6 @@ def parse_described(commit: str | None) -> Version | None:
     return (int(match[1]), int(match[2]), int(match[3] or 0))
 
 
-def format_version(version: Version | None) -> str:
-    return "" if version is None else "v{}.{}.{}".format(*version)
-
-
 def is_remote_url(location: str) -> bool:
     """True for git URLs (``https://``, ``ssh://``, ``file://``, ``git@host:org/repo``, ``gh:``)."""
     if "://" in location:
@@ -74,6 +70,34 @@ def expand_shortcut(location: str) -> str:
     if location.startswith("gl:"):
         return f"https://gitlab.com/{location[3:]}.git"
     return location
+
+
+def default_branch(root: Path) -> str:
+    """The branch an update is cut from: the remote's HEAD, else ``main``/``master``, else HEAD.
+
+    A client may have any branch checked out (``feature/x``); the update branch must carry only
+    the default branch's history, never unmerged work.
+    """
+    try:
+        ref = git(root, "symbolic-ref", "--quiet", "refs/remotes/origin/HEAD").strip()
+        return ref.removeprefix("refs/remotes/")
+    except GitFailed:
+        pass
+    for name in ("main", "master"):
+        try:
+            git(root, "rev-parse", "--verify", "--quiet", f"refs/heads/{name}")
+            return name
+        except GitFailed:
+            continue
+    return git(root, "rev-parse", "--abbrev-ref", "HEAD").strip()
+
+
+def remote_url(root: Path, remote: str = "origin") -> str | None:
+    """The URL of ``remote`` (None when the project has no such remote)."""
+    try:
+        return git(root, "remote", "get-url", remote).strip() or None
+    except GitFailed:
+        return None
 
 
 def release_tags(source: str) -> list[str]:

@@ -99,6 +99,32 @@ def _read_inventory(inventory: Path) -> list[tuple[str, str | None]]:
     return result
 
 
+def inventory_templates(inventory: str | Path) -> list[str]:
+    """The ``templates:`` list of an inventory: the sources ``fleet update`` may apply.
+
+    Relative paths are made absolute against the inventory's folder.
+    """
+    import yaml
+
+    path = Path(inventory)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return []  # _read_inventory reports the file's problem
+    entries = data.get("templates") if isinstance(data, dict) else None
+    if entries is None:
+        return []
+    if not isinstance(entries, list) or not all(isinstance(e, str) for e in entries):
+        raise FleetError(f"{inventory}: 'templates:' must be a list of template sources")
+    base = path.resolve().parent
+    return [
+        entry
+        if is_remote_url(expand_shortcut(entry))
+        else str((base / Path(entry).expanduser()).resolve())
+        for entry in entries
+    ]
+
+
 def scan_for_projects(root: Path) -> list[Path]:
     """Folders under ``root`` that hold a ``.copier-answers.yml`` (not descending into them)."""
     found = []

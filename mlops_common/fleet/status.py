@@ -16,17 +16,27 @@ from mlops_common.fleet._git import (
     parse_release,
     release_tags,
 )
-from mlops_common.fleet._html import ReportFiles
+from mlops_common.fleet._html import FleetReport
 from mlops_common.fleet._projects import ANSWERS_FILE, Project
+from mlops_common.fleet.plan import versions_behind
+from mlops_common.results import EXIT_NEGATIVE, EXIT_OK
 
 __all__ = [
     "CHECKS",
+    "DEFAULT_MAX_BEHIND",
     "PIPELINE_STAGES",
+    "UNRELEASED",
+    "FleetCheckReport",
     "FleetStatusReport",
     "ProjectStatus",
+    "fleet_check",
     "fleet_status",
     "read_answers",
 ]
+
+UNRELEASED = "unreleased template (no vX.Y.Z tag yet)"
+# `mlops fleet check` fails a project more than this many releases behind the newest.
+DEFAULT_MAX_BEHIND = 2
 
 PIPELINE_STAGES = ("prepare", "validate", "train", "evaluate", "register")
 # Every conformance check, in the order they are shown.
@@ -58,6 +68,17 @@ class ProjectStatus:
     metrics: dict[str, float] = field(default_factory=dict)
     pipeline_locked: bool = False
     error: str | None = None
+    releases: list[str] = field(default_factory=list)
+    unreleased: bool = False
+
+    @property
+    def versions_behind(self) -> int | None:
+        """Releases newer than the project's (0 when current or the template has none)."""
+        if self.unreleased:
+            return 0
+        if not self.releases:
+            return None
+        return versions_behind(parse_described(self.template_version), self.releases)
 
     @property
     def failed_checks(self) -> list[str]:
@@ -79,7 +100,9 @@ class ProjectStatus:
             "source": self.source,
             "template_version": self.template_version,
             "newest_release": self.newest_release,
+            "unreleased_template": self.unreleased,
             "behind": self.behind,
+            "versions_behind": self.versions_behind,
             "pin": self.pin,
             "newest_pin": self.newest_pin,
             "cloud": self.answers.get("cloud", ""),
@@ -95,7 +118,7 @@ class ProjectStatus:
 
 
 @dataclass
-class FleetStatusReport(ReportFiles):
+class FleetStatusReport(FleetReport):
     """The whole fleet's status; ``in_policy`` is False when any project is out of policy."""
 
     projects: list[ProjectStatus]
@@ -121,6 +144,10 @@ class FleetStatusReport(ReportFiles):
     def out_of_policy(self) -> list[str]:
         return [p.name for p in self.projects if not p.in_policy]
 
+    @property
+    def exit_code(self) -> int:
+        return EXIT_OK if self.in_policy else EXIT_NEGATIVE
+
     def rows(self) -> list[list[str]]:
         rows = []
         for p in self.projects:
@@ -132,7 +159,7 @@ class FleetStatusReport(ReportFiles):
                 [
                     p.name,
                     p.template_version or "-",
-                    p.newest_release or "-",
+                    UNRELEASED if p.unreleased else (p.newest_release or "-"),
                     p.pin or "-",
                     p.newest_pin or "-",
                     p.answers.get("cloud", "-"),
@@ -144,7 +171,7 @@ class FleetStatusReport(ReportFiles):
             )
         return rows
 
-    def summary(self) -> dict[str, int]:
+    def counts(self) -> dict[str, int]:
         return {
             "projects": len(self.projects),
             "in policy": sum(p.in_policy for p in self.projects),
@@ -154,17 +181,107 @@ class FleetStatusReport(ReportFiles):
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "title": self.title,
+            **self._base_dict(),
             "in_policy": self.in_policy,
-            "summary": self.summary(),
             "projects": [p.to_dict() for p in self.projects],
         }
 
-    def _row_classes(self) -> list[str]:
+    def row_classes(self) -> list[str]:
         return [
             "good" if p.in_policy and not p.behind else "warn" if p.in_policy else "bad"
             for p in self.projects
         ]
+
+    def chart_bars(self) -> list[tuple[str, int | None, str]]:
+        return [
+            (p.name, p.versions_behind, cls)
+            for p, cls in zip(self.projects, self.row_classes(), strict=True)
+        ]
+
+
+@dataclass
+class FleetCheckReport(FleetReport):
+    """``mlops fleet check``: each project's releases behind against ``max_behind``."""
+
+    projects: list[ProjectStatus]
+    max_behind: int = DEFAULT_MAX_BEHIND
+    title: str = "Template updates check"
+    columns: tuple[str, ...] = ("project", "template", "newest", "behind", "verdict")
+
+    def verdict(self, p: ProjectStatus) -> str:
+        if p.error:
+            return f"cannot tell: {p.error}"
+        if p.unreleased:
+            return f"ok: {UNRELEASED}"
+        behind = p.versions_behind
+        if behind is None:
+            return "cannot tell: no release found for this template version"
+        if behind > self.max_behind:
+            return (
+                f"too far behind: {behind} releases (policy allows {self.max_behind}); "
+                f"update to {p.newest_release}"
+            )
+        return "ok" if behind == 0 else f"ok: {behind} behind (policy allows {self.max_behind})"
+
+    def too_far_behind(self) -> list[str]:
+        return [p.name for p in self.projects if self.verdict(p).startswith("too far")]
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_NEGATIVE if self.too_far_behind() else EXIT_OK
+
+    def rows(self) -> list[list[str]]:
+        return [
+            [
+                p.name,
+                p.template_version or "-",
+                UNRELEASED if p.unreleased else (p.newest_release or "-"),
+                "-" if p.versions_behind is None else str(p.versions_behind),
+                self.verdict(p),
+            ]
+            for p in self.projects
+        ]
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "projects": len(self.projects),
+            "too far behind": len(self.too_far_behind()),
+            "current": sum(p.versions_behind == 0 for p in self.projects),
+        }
+
+    def row_classes(self) -> list[str]:
+        classes = []
+        for p in self.projects:
+            verdict = self.verdict(p)
+            classes.append(
+                "bad" if verdict.startswith("too far") else
+                "warn" if verdict.startswith("cannot") or p.versions_behind else "good"
+            )  # fmt: skip
+        return classes
+
+    def chart_bars(self) -> list[tuple[str, int | None, str]]:
+        return [
+            (p.name, p.versions_behind, cls)
+            for p, cls in zip(self.projects, self.row_classes(), strict=True)
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self._base_dict(),
+            "max_behind": self.max_behind,
+            "projects": [
+                {
+                    "name": p.name,
+                    "path": p.path,
+                    "template_version": p.template_version,
+                    "newest_release": p.newest_release,
+                    "unreleased_template": p.unreleased,
+                    "versions_behind": p.versions_behind,
+                    "verdict": self.verdict(p),
+                }
+                for p in self.projects
+            ],
+        }
 
 
 def read_answers(project_dir: Path) -> dict[str, Any] | None:
@@ -235,12 +352,26 @@ def _ci_file_present(project_dir: Path, ci: str) -> bool:
 
 
 def _precommit_guards(project_dir: Path) -> bool:
+    """A conflict-marker guard that also fires outside a git merge, and a ``*.rej`` guard."""
+    import yaml
+
     try:
-        text = (project_dir / ".pre-commit-config.yaml").read_text(encoding="utf-8")
-    except OSError:
+        config = yaml.safe_load((project_dir / ".pre-commit-config.yaml").read_text("utf-8"))
+    except (OSError, yaml.YAMLError):
         return False
-    merge_guard = "check-merge-conflict" in text and "--assume-in-merge" in text
-    rej_guard = bool(re.search(r"\\?\.rej\b", text))
+    hooks = [
+        hook
+        for repo in (config or {}).get("repos", []) or []
+        if isinstance(repo, dict)
+        for hook in repo.get("hooks", []) or []
+        if isinstance(hook, dict)
+    ]
+    merge_guard = any(
+        hook.get("id") == "check-merge-conflict"
+        and ("--assume-in-merge" in (hook.get("args") or []) or hook.get("language") == "pygrep")
+        for hook in hooks
+    )
+    rej_guard = any(re.search(r"\brej\b", str(hook.get("files", ""))) for hook in hooks)
     return merge_guard and rej_guard
 
 
@@ -265,14 +396,20 @@ def _metrics(project_dir: Path) -> dict[str, float]:
     return found
 
 
-def _newest_release(source: str, cache: dict[str, str | GitFailed]) -> str:
-    if source not in cache:
+def _releases(source: str, root: Path, cache: dict[str, list[str] | GitFailed]) -> list[str]:
+    """Release tags of ``source`` (a relative path is read from the project), cached per run."""
+    from mlops_common.fleet.trust import location_of
+
+    try:
+        location = location_of(source, relative_to=root)
+    except ValueError as exc:
+        raise GitFailed(str(exc)) from None
+    if location not in cache:
         try:
-            tags = release_tags(source)
-            cache[source] = tags[0] if tags else ""
+            cache[location] = release_tags(location)
         except (GitFailed, OSError) as exc:
-            cache[source] = GitFailed(str(exc))
-    value = cache[source]
+            cache[location] = GitFailed(str(exc))
+    value = cache[location]
     if isinstance(value, GitFailed):
         raise value
     return value
@@ -305,7 +442,9 @@ def project_status(
     source = template or answers.get("_src_path")
     if source:
         try:
-            status.newest_release = _newest_release(str(source), cache)
+            status.releases = _releases(str(source), root, cache)
+            status.newest_release = status.releases[0] if status.releases else ""
+            status.unreleased = not status.releases
         except GitFailed as exc:
             status.error = f"template source unreachable: {exc}"
     newest = parse_release(status.newest_release)
@@ -315,10 +454,11 @@ def project_status(
     status.checks["expectations"] = any((root / "expectations").glob("*.json"))
     status.checks["ci_file"] = _ci_file_present(root, str(answers.get("ci", "")))
     status.checks["precommit_guards"] = _precommit_guards(root)
-    lower = pin_lower_bound(status.pin)
-    status.checks["pin_window"] = bool(lower and newest and lower[0] == newest[0])
-    current = parse_described(status.template_version)
-    status.checks["template_window"] = bool(current and newest and current[0] == newest[0])
+    if not status.unreleased:  # without a release there is no window to be inside of
+        lower = pin_lower_bound(status.pin)
+        status.checks["pin_window"] = bool(lower and newest and lower[0] == newest[0])
+        current = parse_described(status.template_version)
+        status.checks["template_window"] = bool(current and newest and current[0] == newest[0])
     status.metrics = _metrics(root)
     status.pipeline_locked = (root / "dvc.lock").is_file()
     return status
@@ -334,7 +474,29 @@ def fleet_status(projects: Sequence[Project], *, template: str | None = None) ->
     >>> report.in_policy, report.out_of_policy  # doctest: +SKIP
     (False, ['legacy-forecast'])
     """
-    cache: dict[str, str | GitFailed] = {}
+    cache: dict[str, list[str] | GitFailed] = {}
     return FleetStatusReport(
         [project_status(p, template=template, _tags_cache=cache) for p in projects]
+    )
+
+
+def fleet_check(
+    projects: Sequence[Project],
+    *,
+    template: str | None = None,
+    max_behind: int = DEFAULT_MAX_BEHIND,
+) -> FleetCheckReport:
+    """Whether each project is within ``max_behind`` releases of its template's newest.
+
+    Made for a client's scheduled CI job (``mlops fleet check .``): it only reads the answers
+    file and the template's tags, never runs Copier. An untagged template is reported as
+    unreleased and passes.
+
+    >>> fleet_check(collect_projects(["."]), max_behind=1).exit_code  # doctest: +SKIP
+    1
+    """
+    cache: dict[str, list[str] | GitFailed] = {}
+    return FleetCheckReport(
+        [project_status(p, template=template, _tags_cache=cache) for p in projects],
+        max_behind=max_behind,
     )

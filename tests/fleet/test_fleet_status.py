@@ -95,12 +95,20 @@ def test_status_report_is_out_of_policy_with_names(report):
 
 def test_status_json_round_trips_with_checks(report):
     data = json.loads(json.dumps(report.to_dict()))
-    assert data["summary"] == {
+    assert data["counts"] == {
         "projects": 14, "in policy": 3, "out of policy": 11, "behind newest release": 10,
     }  # fmt: skip
     alpha = next(p for p in data["projects"] if p["name"] == "alpha")
     assert alpha["failed_checks"] == ["precommit_guards", "pin_window", "template_window"]
     assert alpha["behind"] is True and alpha["in_policy"] is False
+    assert alpha["versions_behind"] == 2 and data["exit_code"] == 1
+
+
+def test_status_summary_is_the_table_as_text(report):
+    lines = report.summary().splitlines()
+    assert lines[0] == "Fleet status" and lines[1].startswith("project\ttemplate\tnewest")
+    assert lines[-1].startswith("projects: 14, in policy: 3")
+    assert report.counts()["out of policy"] == 11
 
 
 def test_status_html_is_self_contained(report, tmp_path):
@@ -109,6 +117,9 @@ def test_status_html_is_self_contained(report, tmp_path):
     assert "<script" not in page and "<link" not in page and "http" not in page
     assert page.count("<tr class=") == 14
     assert "ok (behind)" in page and "OUT" in page
+    chart = page[page.index("<svg") : page.index("</svg>")]
+    assert chart.count("<rect") == 12  # every project whose version is known
+    assert "alpha: 2 behind" in chart and "epsilon: 1 behind" in chart
 
 
 def test_scan_finds_only_copier_projects(fleet):
@@ -126,3 +137,40 @@ def test_inventory_file_names_projects(fleet, tmp_path):
     projects = collect_projects([], inventory=inventory, cache_dir=tmp_path / "cache")
     assert [p.name for p in projects] == ["acme-churn", "xi"]
     assert projects[1].path.parent == tmp_path / "cache"
+
+
+@pytest.fixture(scope="module")
+def unreleased_project(tmp_path_factory, tpl):
+    """A project rendered from a template repository that has no vX.Y.Z tag yet."""
+    import copier
+
+    base = tmp_path_factory.mktemp("unreleased")
+    template = base / "template"
+    template.mkdir()
+    tpl.git(template, "init", "--quiet", "--initial-branch=main")
+    tpl._copy_current_tree(template)
+    tpl.commit_all(template, "Not released yet")
+    project = base / "early"
+    copier.run_copy(
+        str(template), str(project), data=dict(tpl.BASE_ANSWERS), defaults=True, quiet=True
+    )
+    tpl.git(project, "init", "--quiet", "--initial-branch=main")
+    tpl.commit_all(project, "Render the untagged template")
+    return project
+
+
+def test_status_of_untagged_template_says_unreleased_and_stays_in_policy(unreleased_project):
+    report = fleet_status(collect_projects([unreleased_project]))
+    row = dict(zip(report.columns, report.rows()[0], strict=True))
+    assert row["newest"] == "unreleased template (no vX.Y.Z tag yet)"
+    assert "pin_window" not in row["checks"] and "template_window" not in row["checks"]
+    assert row["policy"] == "ok" and report.exit_code == 0
+    assert "v0." not in report.summary()  # never points at a tag that does not exist
+
+
+def test_check_of_untagged_template_passes_and_says_why(unreleased_project):
+    from mlops_common.fleet import fleet_check
+
+    report = fleet_check(collect_projects([unreleased_project]), max_behind=0)
+    assert report.exit_code == 0
+    assert report.rows()[0][-1] == "ok: unreleased template (no vX.Y.Z tag yet)"

@@ -38,7 +38,7 @@ def run(fleet, tpl, tmp_path_factory):
     cache = tmp_path_factory.mktemp("cache")
     projects = collect_projects(fleet.locations(), cache_dir=cache)
     before = {name: state(path, tpl) for name, path in fleet.projects.items()}
-    report = fleet_update(projects, jobs=2, check=RUFF_ONLY)
+    report = fleet_update(projects, templates=[str(fleet.template)], jobs=2, check=RUFF_ONLY)
     after = {name: state(path, tpl) for name, path in fleet.projects.items()}
     by_name = {r.name: r for r in report.results}
     return report, by_name, before, after, {p.name: p for p in projects}
@@ -119,16 +119,19 @@ def test_update_leaves_no_worktree_behind(run, tpl, fleet):
 
 def test_update_report_summary_and_exit_policy(run, tmp_path):
     report, *_ = run
-    assert report.summary() == {
+    assert report.counts() == {
         "updated-clean": 7, "updated-with-conflicts": 1, "failed-checks": 1, "skipped": 5,
     }  # fmt: skip
-    assert report.all_clean is False
+    assert report.all_clean is False and report.exit_code == 1
+    assert report.summary().splitlines()[-1].startswith("updated-clean: 7")
     page = report.write_html(tmp_path / "update.html").read_text()
     assert "updated-with-conflicts" in page and "<script" not in page
     assert report.to_dict()["results"][0]["name"] == "alpha"
 
 
 def test_update_of_current_projects_only_is_clean(fleet):
-    report = fleet_update(collect_projects([fleet.projects["eta"]]), check=RUFF_ONLY)
+    report = fleet_update(
+        collect_projects([fleet.projects["eta"]]), templates=[str(fleet.template)], check=RUFF_ONLY
+    )
     assert report.all_clean is True
-    assert report.results[0].up_to_date is True
+    assert report.results[0].up_to_date is True and report.exit_code == 0
