@@ -165,3 +165,67 @@ def load_answers(project: Path) -> dict[str, Any]:
     import yaml
 
     return yaml.safe_load((project / ".copier-answers.yml").read_text())
+
+
+# v2.2.0 (added by add_rename_release): what issue 13 found losing client work.
+RENAMED_FROM, RENAMED_TO = "tests/test_data.py", "tests/test_suites.py"
+EVALUATE_PARAMS = (
+    "\n# Evaluation (added in 2.2.0): read by the evaluate stage.\nevaluate:\n  threshold: 0.5\n"
+)
+
+
+def add_release(repo: TemplateRepo, tag: str, edit, message: str) -> TemplateRepo:
+    """Apply ``edit(root)`` to the template repository, commit it and tag ``tag``."""
+    edit(repo.path)
+    git(repo.path, "add", "--all")
+    git(repo.path, "commit", "--quiet", "-m", message)
+    git(repo.path, "tag", tag)
+    return TemplateRepo(repo.path, (*repo.tags, tag))
+
+
+def _rename_and_add_evaluate_params(root: Path) -> None:
+    git(root, "mv", f"template/{RENAMED_FROM}", f"template/{RENAMED_TO}")
+    dvc = root / "template" / "dvc.yaml.jinja"
+    text = dvc.read_text()
+    anchor = "      - data/prepared/test.csv\n    metrics:\n"
+    assert anchor in text, "dvc.yaml.jinja's evaluate stage changed; update this release"
+    dvc.write_text(
+        text.replace(
+            anchor, "      - data/prepared/test.csv\n    params:\n      - evaluate\n    metrics:\n"
+        )
+    )
+    params = root / "template" / "params.yaml.jinja"
+    params.write_text(params.read_text() + EVALUATE_PARAMS)
+
+
+def add_rename_release(repo: TemplateRepo) -> TemplateRepo:
+    """v2.2.0: renames tests/test_data.py and makes the evaluate stage read a new params section."""
+    return add_release(
+        repo,
+        "v2.2.0",
+        _rename_and_add_evaluate_params,
+        "Release 2.2.0: test_suites, evaluate params",
+    )
+
+
+def build_task_template(dest: Path, marker: Path) -> TemplateRepo:
+    """A tiny template whose task and migration write ``marker``: the code a stranger could ship."""
+    dest.mkdir(parents=True)
+    git(dest, "init", "--quiet", "--initial-branch=main")
+    (dest / "copier.yml").write_text(
+        "_answers_file: .copier-answers.yml\n"
+        f"_tasks:\n  - touch {marker}\n"
+        f'_migrations:\n  - version: "1.1.0"\n    command: touch {marker}.migration\n'
+        "project_name:\n  type: str\n  default: stranger\n"
+    )
+    (dest / "README.md.jinja").write_text("# {{ project_name }}\n")
+    (dest / "{{_copier_conf.answers_file}}.jinja").write_text(
+        "{{ _copier_answers|to_nice_yaml -}}\n"
+    )
+    git(dest, "add", "--all")
+    git(dest, "commit", "--quiet", "-m", "Release 1.0.0")
+    git(dest, "tag", "v1.0.0")
+    (dest / "README.md.jinja").write_text("# {{ project_name }}\n\nNow with more.\n")
+    git(dest, "commit", "--quiet", "-am", "Release 1.1.0")
+    git(dest, "tag", "v1.1.0")
+    return TemplateRepo(dest, ("v1.0.0", "v1.1.0"))
