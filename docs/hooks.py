@@ -84,39 +84,67 @@ def _code_cell(value: object) -> str:
 def cli_reference() -> str:
     import typer.main
 
-    from mlops_common.cli import app
+    from mlops_common.cli import EXIT_CODES, app
 
     root = typer.main.get_command(app)
     lines = [
         "# `mlops` command reference",
         "",
-        "Generated from the Typer app at build time. Every command accepts `--help`.",
+        "Generated from the Typer app at build time. Every command accepts `--help`; "
+        "`mlops --version` prints the installed version, and `mlops --install-completion` "
+        "installs shell completion.",
+        "",
+        "Every command that returns a result takes `--json` (the result as JSON on stdout, "
+        "nothing else) and `--output PATH` (also write it: JSON, or the HTML page for a `.html` "
+        "path where the result has one). A model version is always the positional `VERSION`.",
+        "",
+        "## Exit codes",
+        "",
+        "The same rule for every command (`mlops --help` shows it too):",
+        "",
+        "| Code | Meaning |",
+        "| --- | --- |",
+        *(f"| `{code}` | {_cell(meaning)} |" for code, meaning in EXIT_CODES.items()),
+        "",
+        "Errors print one line on stderr that says what to fix (`error: ...`); a negative verdict "
+        "is not an error: the summary (or `--json`) says why.",
         "",
     ]
 
     def walk(command, path: list[str]) -> None:
         if hasattr(command, "commands"):  # a group (Typer vendors its own click)
+            if len(path) == 1:
+                _params_table(command, path, lines)
             for name in sorted(command.commands):
                 walk(command.commands[name], [*path, name])
             return
-        lines.extend([f"## `{' '.join(path)}`", "", (command.help or "").strip(), ""])
-        params = [param for param in command.params if param.name != "help"]
-        if params:
-            lines.extend(
-                ["| Argument / option | Type | Default | Help |", "| --- | --- | --- | --- |"]
-            )
-            for param in params:
-                if param.param_type_name == "option":
-                    names = ", ".join(f"`{opt}`" for opt in param.opts)
-                else:
-                    names = f"`{param.name.upper()}`"
-                default = "" if param.default in (None, (), []) else f"`{param.default}`"
-                help_text = _cell(getattr(param, "help", "") or "")
-                lines.append(f"| {names} | {param.bare_type()} | {default} | {help_text} |")
-            lines.append("")
+        _params_table(command, path, lines)
 
     walk(root, ["mlops"])
     return "\n".join(lines) + "\n"
+
+
+def _params_table(command, path: list[str], lines: list[str]) -> None:
+    lines.extend([f"## `{' '.join(path)}`", "", (command.help or "").strip(), ""])
+    params = [param for param in command.params if param.name != "help" and not param.hidden]
+    if not params:
+        return
+    lines.extend(["| Argument / option | Type | Default | Help |", "| --- | --- | --- | --- |"])
+    for param in params:
+        if param.param_type_name == "option":
+            names = ", ".join(f"`{opt}`" for opt in param.opts)
+        else:
+            names = f"`{(param.metavar or param.name).upper()}`"
+        default = "" if param.default in (None, (), [], False) else f"`{param.default}`"
+        help_text = _cell(getattr(param, "help", "") or "")
+        lines.append(f"| {names} | {param.bare_type()} | {default} | {help_text} |")
+    lines.append("")
+    deprecated = [param for param in command.params if param.hidden]
+    if deprecated:
+        aliases = ", ".join(f"`{opt}`" for param in deprecated for opt in param.opts)
+        lines.extend(
+            [f"Deprecated, still accepted with a warning: {aliases} (pass `VERSION`).", ""]
+        )
 
 
 # ---- examples produced by the real code -------------------------------------------------------

@@ -1,46 +1,116 @@
 """The ``mlops`` command: one Typer app, one file per concern.
 
-Each ``cli/<concern>.py`` declares its commands in ``register(app)`` and imports the library
-module (and through it mlflow, pandas, ...) only inside the command body, so ``mlops --help``
-stays instant.
+Each ``cli/<concern>.py`` declares its commands as module-level functions with ``Annotated``
+signatures and exposes them as ``COMMANDS`` (top-level commands) or ``app`` (a command group such
+as ``mlops deploy``); this module adds them. Command bodies import the library (and through it
+mlflow, pandas, ...) only when they run, so ``mlops --help`` stays instant. Every command that
+returns a result takes ``--json`` and ``--output`` and ends with :func:`._render.emit`.
 """
 
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 
 from mlops_common.cli import deploy, drift, fleet, registry, serve, validate
 from mlops_common.errors import MlopsError
+from mlops_common.results import EXIT_ENVIRONMENT, EXIT_INPUT, EXIT_NEGATIVE, EXIT_OK
 
-__all__ = ["app", "main"]
+__all__ = ["EXIT_CODES", "EXIT_UNEXPECTED", "app", "main"]
+
+#: An exception no command expected: a bug, reported with its traceback (never 1, so a crash is
+#: not mistaken for a negative verdict by a script that branches on the exit code).
+EXIT_UNEXPECTED = 4
+
+#: The one exit-code rule of every command: shown in ``mlops --help`` and the CLI reference.
+EXIT_CODES = {
+    EXIT_OK: 'ok, including "not enough data to judge" (the --json result says so in `verdict`)',
+    EXIT_NEGATIVE: "a negative verdict: validation failed, drift, gate refused, degradation, "
+    "deployment not healthy",
+    EXIT_INPUT: "bad input: arguments, files, suites, answers, configuration",
+    EXIT_ENVIRONMENT: "the environment: tracking store unreachable, installed library outside "
+    "the project's pin, missing credentials or cloud SDK",
+    EXIT_UNEXPECTED: "an unexpected error (a bug): the traceback is printed; please report it",
+}
+
+EPILOG = "\n\n".join(
+    ["Exit codes, the same for every command:"]
+    + [f"{code}  {meaning}" for code, meaning in EXIT_CODES.items()]
+)
 
 app = typer.Typer(
     name="mlops",
     help="Validate data, track and promote models, serve them, watch drift, run the fleet.",
+    epilog=EPILOG,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
 
 
-@app.command()
+def _print_version(value: bool) -> None:
+    if value:
+        from mlops_common import __version__
+
+        typer.echo(__version__)
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _root(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the installed mlops-common version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Validate data, track and promote models, serve them, watch drift, run the fleet."""
+
+
 def version() -> None:
-    """Print the installed mlops-common version."""
-    from mlops_common import __version__
-
-    typer.echo(__version__)
+    """Print the installed mlops-common version (same as `mlops --version`)."""
+    _print_version(True)
 
 
+app.command()(version)
 for _concern in (validate, drift, registry, serve, deploy, fleet):
-    _concern.register(app)
+    if hasattr(_concern, "COMMANDS"):
+        for _command in _concern.COMMANDS:
+            app.command()(_command)
+    elif hasattr(_concern, "app"):
+        app.add_typer(_concern.app)
+    else:  # a concern still on the older `register(app)` convention
+        _concern.register(app)
 
 
 def main() -> None:
-    """Entry point of the ``mlops`` script: user errors become one line and exit code 2."""
+    """Entry point of the ``mlops`` script: the one exit-code rule (:data:`EXIT_CODES`).
+
+    Library errors (:class:`~mlops_common.errors.MlopsError`) become one line on stderr and the
+    error class's ``exit_code`` (2 input, 3 environment); results set 0 or 1 themselves.
+    """
     try:
         app()
     except MlopsError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # the last resort of the entry point
+        import traceback
+
+        from mlops_common import __version__
+
+        traceback.print_exc()
+        typer.echo(
+            f"error: unexpected {type(exc).__name__} in mlops-common {__version__}: this is a "
+            "bug; please report it with the traceback above",
+            err=True,
+        )
+        sys.exit(EXIT_UNEXPECTED)

@@ -2,61 +2,77 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
-from mlops_common.cli._render import emit_json
+from mlops_common.cli._options import AsJson, Output, version_from
+from mlops_common.cli._render import emit
+
+__all__ = ["app", "down", "rollback", "status", "up"]
+
+app = typer.Typer(
+    name="deploy",
+    help="Deploy the champion model to the project's target.",
+    no_args_is_help=True,
+)
+
+Target = Annotated[
+    str | None,
+    typer.Option(help="local, aws, gcp or azure (default: the project's cloud)."),
+]
 
 
-def register(app: typer.Typer) -> None:
-    deploy_app = typer.Typer(
-        help="Deploy the champion model to the project's target.", no_args_is_help=True
-    )
-    app.add_typer(deploy_app, name="deploy")
-
-    @deploy_app.command("up")
-    def up(
-        target: str | None = typer.Option(
-            None, help="local, aws, gcp or azure (default: the project's cloud)."
+@app.command("up")
+def up(
+    version: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="VERSION",
+            show_default=False,
+            help="Deploy exactly this version (default: the one behind ALIAS).",
         ),
-        alias: str = typer.Option("champion", help="Registry alias to deploy."),
-        version: str | None = typer.Option(None, help="Deploy exactly this version instead."),
-        port: int | None = typer.Option(None, help="local target: port to serve on."),
-        as_json: bool = typer.Option(False, "--json"),
-    ) -> None:
-        """Deploy the model behind ALIAS."""
-        from mlops_common.deploy import get_target
+    ] = None,
+    target: Target = None,
+    alias: Annotated[str, typer.Option(help="Registry alias to deploy.")] = "champion",
+    port: Annotated[int | None, typer.Option(help="local target: port to serve on.")] = None,
+    deprecated_version: Annotated[
+        str | None,
+        typer.Option("--version", hidden=True, help="Deprecated: pass VERSION as an argument."),
+    ] = None,
+    output: Output = None,
+    as_json: AsJson = False,
+) -> None:
+    """Deploy VERSION, or the model behind ALIAS, to the target."""
+    from mlops_common.deploy import get_target
 
-        settings = {"port": port} if port is not None else {}
-        result = get_target(target, **settings).deploy(alias=alias, version=version)
-        emit_json(result) if as_json else typer.echo(result.summary())
+    wanted = version_from(version, deprecated_version, option="--version", usage="mlops deploy up")
+    settings = {"port": port} if port is not None else {}
+    result = get_target(target, **settings).deploy(alias=alias, version=wanted)
+    emit(result, as_json=as_json, output=output)
 
-    @deploy_app.command("status")
-    def status(
-        target: str | None = typer.Option(None, help="local, aws, gcp or azure."),
-        as_json: bool = typer.Option(False, "--json"),
-    ) -> None:
-        """Show what is deployed and whether it is healthy; exit 1 when it is not."""
-        from mlops_common.deploy import get_target
 
-        result = get_target(target).status()
-        emit_json(result) if as_json else typer.echo(result.summary())
-        raise typer.Exit(0 if result.healthy else 1)
+@app.command("status")
+def status(target: Target = None, output: Output = None, as_json: AsJson = False) -> None:
+    """Show what is deployed and whether it is healthy; exit 1 when it is not."""
+    from mlops_common.deploy import get_target
 
-    @deploy_app.command("rollback")
-    def rollback(
-        target: str | None = typer.Option(None, help="local, aws, gcp or azure."),
-        as_json: bool = typer.Option(False, "--json"),
-    ) -> None:
-        """Redeploy the previously deployed model version."""
-        from mlops_common.deploy import get_target
+    emit(get_target(target).status(), as_json=as_json, output=output)
 
-        result = get_target(target).rollback()
-        emit_json(result) if as_json else typer.echo(result.summary())
 
-    @deploy_app.command("down")
-    def down(as_json: bool = typer.Option(False, "--json")) -> None:
-        """Stop the local server started by `mlops deploy up --target local` (keeps history)."""
-        from mlops_common.deploy import get_target
+@app.command("rollback")
+def rollback(target: Target = None, output: Output = None, as_json: AsJson = False) -> None:
+    """Redeploy the previously deployed model version."""
+    from mlops_common.deploy import get_target
 
-        result = get_target("local").stop()
-        emit_json(result) if as_json else typer.echo(result.summary())
+    emit(get_target(target).rollback(), as_json=as_json, output=output)
+
+
+@app.command("down")
+def down(output: Output = None, as_json: AsJson = False) -> None:
+    """Stop the local server started by `mlops deploy up --target local` (keeps history)."""
+    from mlops_common.deploy import get_target
+    from mlops_common.results import EXIT_OK
+
+    # The status after stopping says "not healthy"; for this command that is the success.
+    emit(get_target("local").stop(), as_json=as_json, output=output, exit_code=EXIT_OK)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops_common.deploy.base import CloudTarget, DeployResult, DeployStatus, ModelRef
-from mlops_common.errors import DeployError
+from mlops_common.errors import CredentialsMissing, DeployError, TargetUnavailable
 
 __all__ = [
     "SageMakerTarget",
@@ -203,7 +203,7 @@ class SageMakerTarget(CloudTarget):
             import boto3
         session = boto3.Session(region_name=self.region)
         if session.get_credentials() is None:
-            raise DeployError(self.credentials_hint)
+            raise CredentialsMissing(self.credentials_hint)
         if not session.region_name:
             raise DeployError(
                 "AWS region not set: set region in [tool.mlops.deploy.aws] or AWS_REGION"
@@ -337,13 +337,15 @@ class SageMakerTarget(CloudTarget):
         try:
             return getattr(self.client, operation)(**kwargs)
         except NoCredentialsError as exc:
-            raise DeployError(self.credentials_hint) from exc
+            raise CredentialsMissing(self.credentials_hint) from exc
         except NoRegionError as exc:
             raise DeployError(
                 "AWS region not set: set region in [tool.mlops.deploy.aws] or AWS_REGION"
             ) from exc
         except EndpointConnectionError as exc:
-            raise DeployError(f"SageMaker is not reachable ({exc}); check network/region") from exc
+            raise TargetUnavailable(
+                f"SageMaker is not reachable ({exc}); check network/region"
+            ) from exc
         except ClientError as exc:
             error = exc.response.get("Error", {})
             message = error.get("Message", str(exc))

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from mlops_common.errors import DeployError, RegistryError
+from mlops_common.errors import CredentialsMissing, DeployError, RegistryError, TargetUnavailable
 
 __all__ = ["DeployResult", "DeployStatus", "DeployTarget", "ModelRef", "resolve_model"]
 
@@ -173,7 +173,7 @@ class DeployTarget(ABC):
 class CloudTarget(DeployTarget):
     """A target served by a cloud SDK: install hint, credentials hint and required settings."""
 
-    #: The one-line ``DeployError`` for missing credentials, saying how to get them.
+    #: The one-line ``CredentialsMissing`` message for missing credentials: how to get them.
     credentials_hint: ClassVar[str]
 
     def deploy(self, *, alias: str = "champion", version: str | None = None) -> DeployResult:
@@ -198,7 +198,7 @@ class CloudTarget(DeployTarget):
         try:
             yield
         except ImportError as exc:
-            raise DeployError(
+            raise TargetUnavailable(
                 f"the {self.name} target needs {packages}: pip install 'mlops-common[{self.name}]'"
             ) from exc
 
@@ -208,7 +208,7 @@ class CloudTarget(DeployTarget):
         try:
             yield
         except errors as exc:
-            raise DeployError(self.credentials_hint) from exc
+            raise CredentialsMissing(self.credentials_hint) from exc
 
 
 def most_traffic(traffic: Mapping[str, int]) -> str | None:

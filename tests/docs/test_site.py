@@ -20,6 +20,8 @@ def test_docs_site_builds_strict_with_generated_pages(tmp_path):
     assert "package_name" in answers and "dvc_remote_url" in answers
     cli = (site / "reference" / "cli" / "index.html").read_text(encoding="utf-8")
     assert "mlops fleet update" in cli and "mlops drift" in cli
+    assert 'id="exit-codes"' in cli and "the environment: tracking store unreachable" in cli
+    assert "Deprecated, still accepted with a warning" in cli  # rollback --to, deploy up --version
     drift_example = (site / "examples" / "drift-report.html").read_text(encoding="utf-8")
     assert "mean_radius" in drift_example
     fleet_example = (site / "examples" / "fleet-report.html").read_text(encoding="utf-8")
