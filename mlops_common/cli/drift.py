@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from mlops_common.cli._options import AsJson, Output
-from mlops_common.cli._render import Table, emit
+from mlops_common.cli._render import emit
 
 __all__ = ["COMMANDS", "drift"]
 
@@ -45,24 +45,7 @@ def drift(
     )
     if html is not None:
         report.write_html(html)
-    verdict = "drift detected" if report.drift_detected else "no drift"
-    table = Table(
-        f"drift of {current} against {reference}: {verdict}",
-        ["status", "column", "kind", "psi", "p-value", "missing delta", "reasons"],
-        [
-            (
-                "DRIFT" if column.drifted else "ok",
-                column.name,
-                column.kind,
-                "" if column.psi is None else f"{column.psi:.4f}",
-                "" if column.p_value is None else f"{column.p_value:.4g}",
-                f"{column.missing_share_delta:+.3f}",
-                "; ".join(column.reasons),
-            )
-            for column in report.columns
-        ],
-    )
-    emit(report, as_json=as_json, output=output, table=table)
+    emit(report, as_json=as_json, output=output)
 
 
 COMMANDS = (drift,)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from mlops_common.cli._options import AsJson, Output
-from mlops_common.cli._render import Table, emit
+from mlops_common.cli._render import emit
 
 __all__ = ["COMMANDS", "validate"]
 
@@ -23,22 +23,7 @@ def validate(
     from mlops_common.validation import validate as run_validation
 
     result = run_validation(data, suite)
-    verdict = "passed" if result.success else "FAILED"
-    table = Table(
-        f"suite {result.suite_name} on {data}: {verdict}",
-        ["status", "expectation", "column", "unexpected", "engine"],
-        [
-            (
-                "ok" if outcome.success else "FAIL",
-                outcome.expectation_type,
-                outcome.column or "",
-                "" if outcome.unexpected_count is None else outcome.unexpected_count,
-                outcome.engine,
-            )
-            for outcome in result.results
-        ],
-    )
-    emit(result, as_json=as_json, output=output, table=table)
+    emit(result, as_json=as_json, output=output)
 
 
 COMMANDS = (validate,)
