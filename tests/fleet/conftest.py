@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
+import threading
 from dataclasses import dataclass, field
+from functools import cache
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import SimpleNamespace
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -110,3 +116,169 @@ def fleet(tmp_path_factory: pytest.TempPathFactory, tpl) -> Fleet:
     fleet.urls["xi"] = remote.as_uri()
     fleet.expected["xi"] = {"ref": "v1.0.0", "outcome": "updated-clean"}
     return fleet
+
+
+# --- Local stand-ins for the forges' APIs, validating with openapi-core (see test_forge.py) ---
+ROOT = Path(__file__).resolve().parents[2]
+OCTOKIT = ROOT / ".nox" / "node-tools" / "node_modules" / "@octokit" / "openapi" / "generated"
+GITLAB = Path(__file__).with_name("openapi") / "gitlab-merge-requests.yaml"
+PULLS = "/repos/{owner}/{repo}/pulls"
+
+
+def _refs(node, found: set[str]) -> None:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/components/"):
+            found.add(ref)
+        for value in node.values():
+            _refs(value, found)
+    elif isinstance(node, list):
+        for value in node:
+            _refs(value, found)
+
+
+@cache
+def github_spec(name: str):
+    """GitHub's description reduced to POST /repos/{owner}/{repo}/pulls and what it references."""
+    path = OCTOKIT / f"{name}.json"
+    if not path.is_file():
+        pytest.skip("@octokit/openapi is not installed (nox -s tests installs it)")
+    full = json.loads(path.read_text(encoding="utf-8"))
+    operation = full["paths"][PULLS]["post"]
+    wanted, done = set(), set()
+    _refs(operation, wanted)
+    components: dict = {}
+    while wanted - done:
+        ref = sorted(wanted - done)[0]
+        done.add(ref)
+        _, _, kind, key = ref.split("/", 3)
+        node = full["components"][kind][key]
+        components.setdefault(kind, {})[key] = node
+        _refs(node, wanted)
+    trimmed = {
+        "openapi": full["openapi"],
+        "info": full["info"],
+        "servers": full["servers"],
+        "paths": {PULLS: {"post": operation}},
+        "components": components,
+    }
+    from openapi_core import OpenAPI
+
+    return OpenAPI.from_dict(trimmed)
+
+
+@cache
+def gitlab_spec():
+    """The vendored Swagger 2.0 excerpt, converted mechanically to OpenAPI 3.0."""
+    import yaml
+
+    swagger = yaml.safe_load(GITLAB.read_text(encoding="utf-8"))
+    paths = {}
+    for route, item in swagger["paths"].items():
+        for method, op in item.items():
+            body = next(p for p in op["parameters"] if p["in"] == "body")
+            params = [
+                {
+                    "in": p["in"],
+                    "name": p["name"],
+                    "required": p.get("required", False),
+                    "schema": {"type": p["type"]},
+                }
+                for p in op["parameters"]
+                if p["in"] != "body"
+            ]
+            ref = body["schema"]["$ref"].replace("#/definitions/", "#/components/schemas/")
+            paths.setdefault(route, {})[method] = {
+                "operationId": op["operationId"],
+                "parameters": params,
+                "requestBody": {
+                    "required": body.get("required", False),
+                    "content": {c: {"schema": {"$ref": ref}} for c in op["consumes"]},
+                },
+                "responses": {
+                    code: {"description": answer["description"]}
+                    for code, answer in op["responses"].items()
+                },
+            }
+    spec = {
+        "openapi": "3.0.3",
+        "info": swagger["info"],
+        "servers": [{"url": "https://{host}", "variables": {"host": {"default": swagger["host"]}}}],
+        "paths": paths,
+        "components": {"schemas": swagger["definitions"]},
+    }
+    from openapi_core import OpenAPI
+
+    return OpenAPI.from_dict(spec)
+
+
+class Forge:
+    """A local stand-in for a forge API that validates every request it receives."""
+
+    def __init__(self, spec, public_root: str, answer: tuple[int, dict]) -> None:
+        self.spec, self.public_root, self.answer = spec, public_root, answer
+        self.received: list[dict] = []
+        self.errors: list[str] = []
+        forge = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                from openapi_core.testing import MockRequest
+
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                request = MockRequest(
+                    forge.public_root,
+                    "post",
+                    urlsplit(self.path).path,
+                    headers=dict(self.headers.items()),
+                    data=body,
+                    content_type=self.headers.get("Content-Type", ""),
+                )
+                try:
+                    forge.spec.validate_request(request)
+                except Exception as exc:  # what the forge would refuse
+                    forge.errors.append(f"{exc.__class__.__name__}: {exc}")
+                forge.received.append(
+                    {
+                        "path": self.path,
+                        "headers": {k.lower(): v for k, v in self.headers.items()},
+                        "json": json.loads(body),
+                    }
+                )
+                status, payload = forge.answer
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self) -> Forge:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+CREATED_PR = (201, {"number": 7, "html_url": "https://github.com/acme/churn/pull/7"})
+
+
+@pytest.fixture(scope="session")
+def forges():
+    """Forge(spec, public_root, answer), github_spec(name), gitlab_spec() and CREATED_PR."""
+    pytest.importorskip("openapi_core")
+    return SimpleNamespace(
+        Forge=Forge, github_spec=github_spec, gitlab_spec=gitlab_spec, CREATED_PR=CREATED_PR
+    )

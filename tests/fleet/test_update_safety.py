@@ -215,3 +215,32 @@ def test_pipeline_check_names_params_the_pipeline_lacks(world, tpl, tmp_path):
     assert missing_params(project) == []
     tpl.git(project, "checkout", "--quiet", "origin/main", "--", "params.yaml")
     assert missing_params(project) == ["params.yaml:evaluate"]
+
+
+def test_open_pr_pushes_and_proposes_the_branch_with_the_report(
+    world, tpl, tmp_path, monkeypatch, forges
+):
+    project = tpl.render_client(tmp_path / "reviewed", world["repo"], "v2.1.0", project_name="rv")
+    bare_remote(tpl, project, tmp_path / "remotes" / "reviewed.git")
+    # Fetch and push go to the bare repository; the forge is read from the https URL.
+    fetch_url = tpl.git(project, "remote", "get-url", "origin").strip()
+    tpl.git(project, "remote", "set-url", "--push", "origin", fetch_url)
+    tpl.git(project, "remote", "set-url", "origin", "https://github.com/acme/reviewed.git")
+    monkeypatch.setenv("GITHUB_TOKEN", "t0ken")
+    github = forges.github_spec("api.github.com")
+    with forges.Forge(github, "https://api.github.com", forges.CREATED_PR) as forge:
+        report = fleet_update(
+            collect_projects([project]),
+            templates=[str(world["repo"].path)],
+            check="",
+            open_pr=True,
+            forge_api=forge.url,
+        )
+    result = report.results[0]
+    assert result.pushed and result.review_url == "https://github.com/acme/churn/pull/7"
+    assert forge.errors == []
+    sent = forge.received[0]["json"]
+    assert (sent["head"], sent["base"]) == (BRANCH, "main")
+    assert "params.yaml: added evaluate" in sent["body"] and "from `v2.1.0`" in sent["body"]
+    pushed = tpl.git(tmp_path / "remotes" / "reviewed.git", "rev-parse", BRANCH).strip()
+    assert pushed == result.commit
