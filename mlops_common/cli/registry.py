@@ -42,18 +42,16 @@ def promote(
     """Apply the promotion gate to VERSION; exit 1 when the gate refuses it."""
     from mlops_common.config import load_params, load_project_config
     from mlops_common.errors import InputError
-    from mlops_common.registry import GateConfig, validation_status
+    from mlops_common.gate import GateConfig
     from mlops_common.registry import promote as run_promote
+    from mlops_common.registry import validation_passed as passed_validation
 
     model_name = model or load_project_config().model_name
     gate = GateConfig.from_dict(load_params(params).get("gate", {}))
     candidate = None if metrics is None else _read_json(metrics, InputError)
-    if validation is not None:
-        report = _read_json(validation, InputError)
-        validation_passed = report.get("success") is True
-    else:
-        status = validation_status(model_name, version, tracking_uri=tracking_uri)
-        validation_passed = status is not False
+    validation_passed = passed_validation(
+        model_name, version, report_path=validation, tracking_uri=tracking_uri
+    )
     decision = run_promote(
         model_name,
         version,

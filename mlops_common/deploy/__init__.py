@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlops_common.deploy.base import (
+    CloudTarget,
     DeployResult,
     DeployStatus,
     DeployTarget,
@@ -28,7 +29,9 @@ from mlops_common.deploy.base import (
 from mlops_common.errors import DeployError
 
 __all__ = [
+    "PROJECT_KEYS",
     "TARGETS",
+    "CloudTarget",
     "DeployResult",
     "DeployStatus",
     "DeployTarget",

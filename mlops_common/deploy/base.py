@@ -11,17 +11,25 @@ whether that is healthy, and puts the previously deployed version back:
 
 from __future__ import annotations
 
-import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
 from mlops_common.errors import CredentialsMissing, DeployError, RegistryError, TargetUnavailable
+from mlops_common.results import EXIT_NEGATIVE, EXIT_OK, Result
 
-__all__ = ["DeployResult", "DeployStatus", "DeployTarget", "ModelRef", "resolve_model"]
+__all__ = [
+    "CloudTarget",
+    "DeployResult",
+    "DeployStatus",
+    "DeployTarget",
+    "ModelRef",
+    "most_traffic",
+    "resolve_model",
+]
 
 
 @dataclass(frozen=True)
@@ -54,8 +62,8 @@ class ModelRef:
 
 
 @dataclass(frozen=True)
-class DeployResult:
-    """What ``deploy`` or ``rollback`` did."""
+class DeployResult(Result):
+    """What ``deploy`` or ``rollback`` did (``to_json(path)`` writes it, like every result)."""
 
     target: str
     action: str  # "deploy" or "rollback"
@@ -74,16 +82,10 @@ class DeployResult:
             f"at {self.endpoint} [{self.state}]{before}"
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, default=str)
-
 
 @dataclass(frozen=True)
-class DeployStatus:
-    """What is deployed on a target and whether it answers."""
+class DeployStatus(Result):
+    """What is deployed on a target and whether it answers (``exit_code`` 1 when not healthy)."""
 
     target: str
     healthy: bool
@@ -100,8 +102,9 @@ class DeployStatus:
         extra = f": {self.detail}" if self.detail else ""
         return f"{self.target}: {what}{where} is {verdict} [{self.state}]{extra}"
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    @property
+    def exit_code(self) -> int:
+        return EXIT_OK if self.healthy else EXIT_NEGATIVE
 
 
 class DeployTarget(ABC):

@@ -43,14 +43,20 @@ def test_get_target_rejects_unknown_target_listing_the_known_ones(tmp_path):
         get_target("heroku", project_root=tmp_path)
 
 
-def test_results_render_one_line_summaries_and_plain_dicts():
+def test_results_render_one_line_summaries_and_plain_dicts(tmp_path):
+    import json
+
     from mlops_common.deploy import DeployResult, DeployStatus
 
     result = DeployResult("local", "rollback", "m", "1", "http://127.0.0.1:1", "running", "2")
     assert result.summary() == "local: m rolled back to v1 at http://127.0.0.1:1 [running] (was v2)"
     assert result.to_dict()["previous_version"] == "2"
+    written = result.to_json(tmp_path / "deploy.json")
+    assert json.loads(written.read_text()) == result.to_dict()
+    assert result.exit_code == 0
     status = DeployStatus("aws", False, "Updating", "ep", "m", "3", "config ep-v3")
     assert status.summary() == "aws: m v3 at ep is NOT healthy [Updating]: config ep-v3"
+    assert status.exit_code == 1
 
 
 def test_get_target_rejects_a_setting_the_target_does_not_have(tmp_path):

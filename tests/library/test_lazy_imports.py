@@ -35,6 +35,7 @@ def test_every_library_module_imports_without_heavy_libraries():
             "store",
             "tags",
             "tracking",
+            "gate",
             "registry",
             "serving",
             "deploy",

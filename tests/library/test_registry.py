@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import json
-import math
 
 import pytest
 
 from mlops_common.config import ProjectConfig
-from mlops_common.errors import ConfigError, RegistryError
+from mlops_common.errors import InputError, RegistryError
+from mlops_common.gate import GateConfig
 from mlops_common.registry import (
     CHALLENGER,
     CHAMPION,
-    GateConfig,
     champion_version,
-    evaluate_gate,
     promote,
     register_model,
     rollback,
+    validation_passed,
     validation_status,
 )
 from mlops_common.store import mlflow_uris
@@ -83,115 +82,6 @@ def _alias(mlflow_store, name: str, alias: str) -> str | None:
 
 def _tags(mlflow_store, name: str, version: str) -> dict[str, str]:
     return _client(mlflow_store).get_model_version(name, version).tags
-
-
-# ------------------------------------------------------------------------------- gate config
-
-
-def test_gate_config_reads_the_documented_params_yaml_shape():
-    import yaml
-
-    import mlops_common.registry as registry
-
-    documented = registry.__doc__.split("gate:", 1)[1].split("\n\n", 1)[0]
-    gate = GateConfig.from_dict(yaml.safe_load("gate:" + documented)["gate"])
-    assert gate.metrics["accuracy"].min == 0.85
-    assert gate.metrics["accuracy"].direction == "higher"
-    assert gate.metrics["rmse"].max == 60.0
-    assert gate.metrics["rmse"].margin == 0.5
-    assert gate.to_dict()["metrics"]["rmse"] == {
-        "min": None,
-        "max": 60.0,
-        "direction": "lower",
-        "margin": 0.5,
-    }
-
-
-@pytest.mark.parametrize(
-    ("gate", "expected"),
-    [
-        ({"metrics": {"accuracy": {"minimum": 0.8}}}, "unknown key(s) minimum"),
-        ({"threshold": 1, "metrics": {}}, "unknown key(s) threshold"),
-        ({"metrics": {"accuracy": {"direction": "up"}}}, "'up' is not `higher` or `lower`"),
-        ({"metrics": {"accuracy": {"min": "high"}}}, "accuracy.min: expected a number"),
-        ({"metrics": {"accuracy": {"min": 0.8, "margin": 0.1}}}, "margin needs a direction"),
-        ({"metrics": {"accuracy": {"direction": "higher", "margin": -1}}}, "is negative"),
-        ({"metrics": {"rmse": {"min": 5, "max": 1}}}, "min 5 is above max 1"),
-        ({"metrics": {"rmse": {}}}, "at least one of min, max or direction"),
-        ({"metrics": {"rmse": 60}}, "expected a mapping"),
-        ({"metrics": ["rmse"]}, "expected a mapping of metric"),
-    ],
-)
-def test_gate_config_rejects_invalid_rules_in_one_line(gate, expected):
-    with pytest.raises(ConfigError) as caught:
-        GateConfig.from_dict(gate)
-    assert expected in str(caught.value)
-    assert "\n" not in str(caught.value)
-
-
-def test_empty_gate_passes_any_validated_candidate():
-    decision = evaluate_gate(
-        {"accuracy": 0.1}, None, GateConfig.from_dict({}), validation_passed=True
-    )
-    assert decision.passed
-
-
-# ----------------------------------------------------------------------------- evaluate_gate
-
-
-def test_gate_fails_below_min_and_above_max_and_passes_on_the_threshold():
-    gate = GateConfig.from_dict({"metrics": {"accuracy": {"min": 0.85}, "rmse": {"max": 60}}})
-    assert evaluate_gate({"accuracy": 0.85, "rmse": 60}, None, gate, validation_passed=True).passed
-    low = evaluate_gate({"accuracy": 0.84, "rmse": 61}, None, gate, validation_passed=True)
-    assert not low.passed
-    assert low.reasons == ["accuracy 0.84 is below min 0.85", "rmse 61 is above max 60"]
-
-
-@pytest.mark.parametrize(
-    ("direction", "margin", "candidate", "champion", "passes"),
-    [
-        ("higher", 0.0, 0.91, 0.90, True),
-        ("higher", 0.0, 0.89, 0.90, False),
-        ("higher", 0.0, 0.90, 0.90, True),  # a tie passes without a margin
-        ("higher", 0.01, 0.90, 0.90, False),  # ...and fails with one
-        ("higher", 0.05, 0.90, 0.85, True),  # exactly the margin, despite float rounding
-        ("higher", 0.05, 0.89, 0.85, False),
-        ("lower", 0.0, 49.0, 50.0, True),
-        ("lower", 0.0, 51.0, 50.0, False),
-        ("lower", 1.0, 49.5, 50.0, False),
-        ("lower", 1.0, 49.0, 50.0, True),
-    ],
-)
-def test_gate_compares_with_champion_in_the_rule_direction_with_margin(
-    direction, margin, candidate, champion, passes
-):
-    gate = GateConfig.from_dict({"metrics": {"m": {"direction": direction, "margin": margin}}})
-    decision = evaluate_gate({"m": candidate}, {"m": champion}, gate, validation_passed=True)
-    assert decision.passed is passes
-    verdict = "beats" if passes else "does not beat"
-    assert decision.checks[-1].message.startswith(f"m {candidate:g} {verdict} champion")
-
-
-def test_gate_without_champion_skips_comparison_and_says_so():
-    decision = evaluate_gate({"accuracy": 0.9}, None, ACCURACY_GATE, validation_passed=True)
-    assert decision.passed
-    assert "accuracy: no champion yet, comparison skipped" in decision.reasons
-
-
-def test_gate_fails_when_a_gated_metric_is_missing_or_nan():
-    for metrics in ({"f1": 0.9}, {"accuracy": math.nan}):
-        decision = evaluate_gate(metrics, None, ACCURACY_GATE, validation_passed=True)
-        assert not decision.passed
-        assert decision.reasons == ["accuracy missing from the candidate's metrics"]
-
-
-def test_gate_fails_whatever_the_metrics_when_validation_failed():
-    decision = evaluate_gate(
-        {"accuracy": 1.0}, {"accuracy": 0.5}, ACCURACY_GATE, validation_passed=False
-    )
-    assert not decision.passed
-    assert decision.reasons[0] == "data validation failed: never promoted"
-    assert decision.to_dict()["failures"] == decision.reasons
 
 
 # ------------------------------------------------------------------------- register and promote
@@ -356,6 +246,33 @@ def test_promote_without_metrics_uses_the_candidate_run_metrics(
     assert decision.candidate_metrics["accuracy"] == 0.9
     assert decision.reasons == ["accuracy 0.9 is below min 0.95"]
     assert validation_status(model_name, version, tracking_uri=mlflow_store.tracking_uri)
+
+
+def test_validation_passed_reads_the_report_else_the_run_tag_and_passes_when_none_recorded(
+    logged_run, mlflow_store, tiny_classifier, tmp_path, model_name
+):
+    uri = mlflow_store.tracking_uri
+    (validated,) = _register(logged_run, mlflow_store, model_name)
+    assert validation_passed(model_name, validated, tracking_uri=uri) is True
+    model, features, _ = tiny_classifier
+    config = mlflow_store.config(tmp_path, experiment="registry-unvalidated")
+    versions = {}
+    for label, validation in (("none", None), ("failed", {"success": False})):
+        with tracked_run("train", validation=validation, config=config, params_file=None) as run:
+            info = log_model(model, input_example=features.head(5))
+        versions[label] = register_model(
+            run.info.run_id, model_name, model_uri=info.model_uri, tracking_uri=uri
+        )
+    assert validation_status(model_name, versions["none"], tracking_uri=uri) is None
+    assert validation_passed(model_name, versions["none"], tracking_uri=uri) is True
+    assert validation_passed(model_name, versions["failed"], tracking_uri=uri) is False
+    report = tmp_path / "validation.json"
+    report.write_text(json.dumps({"success": "yes"}))  # only a JSON true counts
+    assert validation_passed(model_name, validated, report_path=report) is False
+    report.write_text(json.dumps({"success": True}))
+    assert validation_passed(model_name, versions["failed"], report_path=report) is True
+    with pytest.raises(InputError, match="file not found"):
+        validation_passed(model_name, validated, report_path=tmp_path / "missing.json")
 
 
 def test_promote_unknown_model_or_version_is_a_registry_error(logged_run, mlflow_store, model_name):

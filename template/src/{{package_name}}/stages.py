@@ -98,7 +98,8 @@ def register(params: dict[str, Any]) -> None:
     """Register the model version, then let the gate decide whether it becomes `champion`."""
     from mlops_common import store
     from mlops_common.config import load_project_config
-    from mlops_common.registry import GateConfig, promote, register_model
+    from mlops_common.gate import GateConfig
+    from mlops_common.registry import promote, register_model
 
     config = load_project_config()
     run = read_json(TRAIN_RUN)
