@@ -18,6 +18,7 @@ trust check compares sources through :func:`canonical_source`.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -45,7 +46,8 @@ def canonical_source(src_path: str, *, relative_to: Path | None = None) -> str:
     ``gh:``/``gl:`` shorthands become https URLs, scp-like ``user@host:path`` becomes
     ``ssh://user@host/path``, a ``git+`` prefix, trailing slashes and a trailing ``.git`` go,
     scheme and host are lower-cased, and a local path becomes an absolute ``file://`` URL
-    (resolved against ``relative_to``, default the current directory; ``~`` is expanded).
+    (made absolute against ``relative_to``, default the current directory, and normalised
+    without resolving symlinks; ``~`` is expanded).
 
     >>> canonical_source("https://GitHub.com/acme/tpl.git/")
     'https://github.com/acme/tpl'
@@ -68,10 +70,11 @@ def canonical_source(src_path: str, *, relative_to: Path | None = None) -> str:
         path = Path(source).expanduser()
         if not path.is_absolute():
             path = (relative_to or Path.cwd()) / path
-        return path.resolve().as_uri()
+        # normpath, not resolve(): the same string copier.yml computes in Jinja (no symlinks).
+        return Path(os.path.normpath(path)).as_uri()
     scheme, rest = url["scheme"].lower(), url["rest"]
     if scheme == "file":
-        return Path("/" + rest.lstrip("/")).resolve().as_uri()
+        return Path(os.path.normpath("/" + rest.lstrip("/"))).as_uri()
     authority, _, path = rest.partition("/")
     user, at, host = authority.rpartition("@")
     path = path.rstrip("/").removesuffix(".git").rstrip("/")

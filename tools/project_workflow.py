@@ -77,6 +77,37 @@ def template_snapshot(destination: Path) -> Path:
     return destination
 
 
+def template_clone(destination: Path, *, tag: str | None = None) -> Path:
+    """This checkout's working tree (tracked and new files, not ignored ones) committed into a
+    fresh git repository at ``destination``, tagged ``tag`` if given.
+
+    Rendering from it gives a project whose library pin (``git+file://...@tag``) installs exactly
+    the code under test, by the route a client takes; the tag exists only in the throwaway clone.
+    """
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO_ROOT,
+        check=True,
+        capture_output=True,
+    ).stdout.decode()
+    destination.mkdir(parents=True, exist_ok=True)
+    for name in filter(None, listed.split("\0")):
+        source = REPO_ROOT / name
+        if source.is_file():  # a deleted-but-tracked file is listed too
+            target = destination / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    env = {**os.environ, **QUIET_ENV}
+    for command in (
+        ["git", "init", "--quiet", "--initial-branch", "main"],
+        ["git", "add", "--all"],
+        ["git", "commit", "--quiet", "--no-verify", "--message", "Working tree under test"],
+        *([["git", "tag", tag]] if tag else []),
+    ):
+        subprocess.run(command, cwd=destination, env=env, check=True, capture_output=True)
+    return destination
+
+
 def uv_command() -> list[str]:
     """uv from this interpreter's environment when installed there, else from PATH."""
     with contextlib.suppress(ImportError):

@@ -157,7 +157,9 @@ def test_mlops_common_pin_is_the_template_versions_compatible_range(rendered, an
 
 
 def test_pin_follows_a_later_template_version(tmp_path):
-    project = render(tmp_path / "p", template_version="2.3.1")
+    # A template folder without git: the library is pinned by version (from an index).
+    snapshot = template_snapshot(tmp_path / "snapshot")
+    project = render(tmp_path / "p", src=snapshot, template_version="2.3.1")
     assert mlops_common_requirement(project) == "mlops-common>=2.3,<3"
 
 
@@ -251,7 +253,12 @@ def test_dockerfile_with_a_package_index_passes_hadolint(tmp_path):
 
 INVALID_ANSWERS = [
     ({"project_name": "a/b"}, "without slashes"),
-    ({"project_name": "x..y"}, "without slashes or '..'"),
+    ({"project_name": "x..y"}, "without slashes, backslashes or '..'"),
+    ({"project_name": "Churn\\Model"}, "without slashes, backslashes or '..'"),
+    # A line break would inject top-level keys into ci.yml (its header comment names the project).
+    ({"project_name": "Churn\nname: evil"}, "Use a name on one line"),
+    ({"author_name": "Team\n  injected: true"}, "Use one line"),
+    ({"project_description": "Churn\r\nx = 1"}, "Use one line"),
     ({"project_slug": "../evil"}, "Use lowercase letters, digits and single dashes"),
     ({"project_slug": "a/b"}, "Use lowercase letters, digits and single dashes"),
     ({"project_slug": "/abs/path"}, "Use lowercase letters, digits and single dashes"),
@@ -263,7 +270,21 @@ INVALID_ANSWERS = [
     ({"cloud": "aws", "aws_region": "moon-1"}, "Use an AWS region such as eu-west-1"),
     ({"cloud": "gcp", "gcp_region": "EU"}, "Use a GCP region such as europe-west1"),
     ({"package_index_url": "http://insecure.example.com"}, "Use an https:// URL"),
-    ({"dvc_remote_url": "../x; rm -rf /"}, "No spaces, quotes or shell characters"),
+    ({"package_index_url": "https://pypi.example.com/simple path"}, "Use an https:// URL"),
+    # Credentials would be written in plain text into pyproject, CI, Dockerfile and answers.
+    ({"package_index_url": "https://user:secret@pypi.example.com/simple"}, "No credentials"),
+    ({"package_index_url": "https://token@pypi.example.com/simple"}, "No credentials"),
+    ({"mlflow_tracking_uri": "https://user:pw@mlflow.example.com"}, "No credentials"),
+    ({"mlflow_tracking_uri": "https://mlflow.example.com/#x"}, "without spaces, quotes"),
+    ({"cloud": "aws", "dvc_remote_url": "s3://key:secret@bucket/dvc"}, "No credentials"),
+    ({"mlflow_artifact_location": "s3://key:secret@bucket/mlflow"}, "No credentials"),
+    ({"mlflow_artifact_location": "s3://bucket/a b"}, "No spaces, quotes, backslashes"),
+    ({"dvc_remote_url": "../x; rm -rf /"}, "No spaces, quotes, backslashes or shell characters"),
+    ({"dvc_remote_url": "../x|cat"}, "No spaces, quotes, backslashes or shell characters"),
+    ({"dvc_remote_url": "../x&&id"}, "No spaces, quotes, backslashes or shell characters"),
+    ({"dvc_remote_url": "../x>out"}, "No spaces, quotes, backslashes or shell characters"),
+    ({"dvc_remote_url": "../x#y"}, "No spaces, quotes, backslashes or shell characters"),
+    ({"dvc_remote_url": "..\\x"}, "No spaces, quotes, backslashes or shell characters"),
 ]
 
 
