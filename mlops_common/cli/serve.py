@@ -40,7 +40,10 @@ def serve(
     SageMaker's POST /invocations and GET /ping, and Vertex AI's AIP_PREDICT_ROUTE and
     AIP_HEALTH_ROUTE, are answered by the same handlers. Runs until stopped.
     """
+    from mlops_common.doctor import require_environment
     from mlops_common.serving import serve as run_server
+
+    require_environment()  # the library inside the project's pin, before loading a model (exit 3)
 
     run_server(
         model_name=model,

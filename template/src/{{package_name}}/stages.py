@@ -138,10 +138,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_args(argv)
 
-    from mlops_common.config import load_params
-    from mlops_common.errors import MlopsError
+    try:
+        from mlops_common.config import load_params
+        from mlops_common.doctor import require_environment
+        from mlops_common.errors import MlopsError
+    except ImportError as exc:  # a library older than this project's template
+        print(
+            f"error: mlops-common is too old for this project ({exc}); fix: pip install -e . "
+            "(or uv sync) installs the pinned mlops-common",
+            file=sys.stderr,
+        )
+        return 3
 
     try:
+        require_environment()  # the library inside the project's pin, before any work (exit 3)
         STAGES[args.stage](load_params(args.params))
     except MlopsError as exc:
         print(f"error: {exc}", file=sys.stderr)
