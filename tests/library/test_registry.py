@@ -406,7 +406,7 @@ def test_cli_promote_and_rollback_on_a_real_store(logged_run, mlflow_store, mode
     assert "data validation failed" in blocked.output
 
     # `mlops` turns a RegistryError into one line and exit code 2 (cli.main); the app raises it.
-    same = runner.invoke(app, ["rollback", "--to", "1", *common])
+    same = runner.invoke(app, ["rollback", "1", *common])
     assert isinstance(same.exception, RegistryError)
     assert "already champion" in str(same.exception)
     assert _alias(mlflow_store, model_name, CHAMPION) == "1"
