@@ -9,8 +9,8 @@ extra) and runs in a subprocess.
 
 >>> from mlops_common.fleet import collect_projects, fleet_status
 >>> report = fleet_status(collect_projects(["clients/churn-model"]))  # doctest: +SKIP
->>> report.rows()[0][:3]  # doctest: +SKIP
-['churn-model', 'v1.0.0', 'v2.0.0']
+>>> report.projects[0].template_version, report.projects[0].newest_release  # doctest: +SKIP
+('v1.0.0', 'v2.0.0')
 """
 
 from mlops_common.fleet._projects import (

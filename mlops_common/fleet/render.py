@@ -76,35 +76,87 @@ class RenderCache:
         self._locks: dict[str, threading.Lock] = {}
         self._trees: dict[str, dict[str, bytes]] = {}
 
-    def tree(self, source: str, ref: str, answers: dict[str, Any]) -> dict[str, bytes]:
-        """The files ``source`` at ``ref`` renders for ``answers`` (new questions: defaults)."""
+    def trees(
+        self, source: str, refs: list[str], answers: dict[str, Any]
+    ) -> list[dict[str, bytes]]:
+        """The files ``source`` renders at each of ``refs`` for ``answers`` (new questions take
+        their defaults, as ``copier update --defaults`` answers them). The renders still missing
+        are made by one Copier process, with tasks skipped: no template code runs."""
         data = {k: v for k, v in answers.items() if not str(k).startswith("_")}
-        key = hashlib.sha256(
-            json.dumps([source, ref, data], sort_keys=True, default=str).encode()
-        ).hexdigest()[:16]
+        keys = [
+            hashlib.sha256(
+                json.dumps([source, ref, data], sort_keys=True, default=str).encode()
+            ).hexdigest()[:16]
+            for ref in refs
+        ]
         with self._lock:
-            lock = self._locks.setdefault(key, threading.Lock())
-        with lock:
-            if key not in self._trees:
-                self._trees[key] = self._render(source, ref, data, key)
-            return self._trees[key]
+            locks = [self._locks.setdefault(key, threading.Lock()) for key in sorted(set(keys))]
+        for lock in locks:
+            lock.acquire()
+        try:
+            missing = [(ref, key) for ref, key in zip(refs, keys, strict=True)]
+            missing = [(ref, key) for ref, key in dict(missing).items() if key not in self._trees]
+            if missing:
+                self._render(source, missing, data)
+            return [self._trees[key] for key in keys]
+        finally:
+            for lock in locks:
+                lock.release()
 
-    def _render(self, source: str, ref: str, data: dict[str, Any], key: str) -> dict[str, bytes]:
+    def _render(self, source: str, wanted: list[tuple[str, str]], data: dict[str, Any]) -> None:
         import yaml
 
-        dest = self._dir / key
-        answers_file = self._dir / f"{key}.answers.yml"
+        answers_file = self._dir / f"{wanted[0][1]}.answers.yml"
         answers_file.write_text(yaml.safe_dump(data, sort_keys=True), encoding="utf-8")
-        # --defaults answers new questions as `copier update --defaults` does; --skip-tasks means
-        # nothing from the template runs, so no --trust is given.
-        copier(
-            "copy", "--quiet", "--defaults", "--skip-tasks", "--vcs-ref", ref,
-            "--data-file", str(answers_file), source, str(dest),
-            timeout=self._timeout,
-        )  # fmt: skip
-        tree = read_tree(dest)
-        shutil.rmtree(dest, ignore_errors=True)
-        return tree
+        jobs = [f"{ref}={self._dir / key}" for ref, key in wanted]
+        env = {**os.environ, **GIT_ENV}
+        try:
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "mlops_common.fleet.render",
+                    source,
+                    str(answers_file),
+                    *jobs,
+                ],
+                capture_output=True,
+                text=True,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                timeout=self._timeout,
+            )
+        except subprocess.TimeoutExpired:
+            raise CopierFailed(f"pristine render timed out after {self._timeout:.0f} s") from None
+        if done.returncode != 0:
+            lines = [line for line in (done.stderr or done.stdout).splitlines() if line.strip()]
+            raise CopierFailed(lines[-1].strip() if lines else "pristine render failed")
+        for _, key in wanted:
+            dest = self._dir / key
+            self._trees[key] = read_tree(dest)
+            shutil.rmtree(dest, ignore_errors=True)
 
     def close(self) -> None:
         shutil.rmtree(self._dir, ignore_errors=True)
+
+
+def _render_main(argv: list[str]) -> None:
+    """``python -m mlops_common.fleet.render SRC ANSWERS REF=DEST...``: one process, many renders.
+
+    ``skip_tasks`` means nothing from the template runs, so ``unsafe`` stays off; ``defaults``
+    answers new questions as ``copier update --defaults`` does.
+    """
+    import copier as copier_api
+    import yaml
+
+    source, answers_file, *jobs = argv
+    data = yaml.safe_load(Path(answers_file).read_text(encoding="utf-8")) or {}
+    for job in jobs:
+        ref, _, dest = job.partition("=")
+        copier_api.run_copy(
+            source, dest, data=data, defaults=True, quiet=True, skip_tasks=True, vcs_ref=ref
+        )
+
+
+if __name__ == "__main__":
+    _render_main(sys.argv[1:])

@@ -396,8 +396,7 @@ def _update_in_clone(where: _Where, options: _Options, result: ProjectUpdate) ->
     sub = clone / root.resolve().relative_to(top.resolve())
     target = result.to_version
 
-    old = options.renders.tree(location, result.from_version, answers)
-    new = options.renders.tree(location, target, answers)
+    old, new = options.renders.trees(location, [result.from_version, target], answers)
     client = read_tree(sub)
     owned = _client_owned(location, target, client.keys(), options)
     plan = plan_update(old, new, client, client_owned_yaml=owned)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 import threading
 from dataclasses import dataclass, field
 from functools import cache
@@ -18,17 +16,6 @@ import pytest
 CLIENT_RULE = (
     "\n\ndef retention_weight(months: float) -> float:\n    return 2.0 if months >= 24 else 1.0\n"
 )
-
-
-def _template_repo_module():
-    name = "mlops_tests_template_repo"
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parent.parent / "update" / "template_repo.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 @dataclass
@@ -51,7 +38,9 @@ def _edit(path: Path, old: str, new: str) -> None:
 
 @pytest.fixture(scope="session")
 def tpl():
-    return _template_repo_module()
+    from tools import template_repo
+
+    return template_repo
 
 
 @pytest.fixture(scope="session")

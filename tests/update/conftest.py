@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,22 +9,12 @@ from typing import Any
 import pytest
 
 
-def load_template_repo_module():
-    """tests/update/template_repo.py, loaded by path (tests/ is not a package); shared by fleet."""
-    name = "mlops_tests_template_repo"
-    if name not in sys.modules:
-        path = Path(__file__).with_name("template_repo.py")
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
 @pytest.fixture(scope="session")
 def tpl():
     """The helper module: build_template_repo, render_client, commit_all, git, load_answers."""
-    return load_template_repo_module()
+    from tools import template_repo
+
+    return template_repo
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """`copier update` from v1.0.0 to v2.0.0 (and on to v2.1.0) on real client projects, real git.
 
-The template repository is built by tests/update/template_repo.py: v2.0.0 is the current tree,
+The template repository is built by tools/template_repo.py: v2.0.0 is the current tree,
 v1.0.0 the same tree without the pre-commit guards, with the old prediction_log line, without
 the 2.0.0 migration and without the package_index_url question.
 """
@@ -205,33 +205,35 @@ def test_conflicting_update_keeps_other_client_changes(conflicted):
 
 
 def offline_guard_config(project: Path, destination: Path) -> Path:
-    """The rendered pre-commit guards, runnable without network.
+    """The rendered .pre-commit-config.yaml itself, checked to run without network.
 
-    `repo: local` hooks are kept verbatim. The remote pre-commit-hooks `check-merge-conflict`
-    hook becomes a local `language: system` hook with the same id and args, running the same
-    code from the installed pre-commit-hooks package (remote hook repos need network to install).
+    Every hook must be `repo: local` (pre-commit clones remote hook repositories before running
+    any hook); the guards must need no install (pygrep, fail). The hooks that install from the
+    package index (ruff, pre-commit-hooks) are skipped through SKIP in `try_commit`.
     """
     rendered = yaml.safe_load((project / ".pre-commit-config.yaml").read_text())
-    local_hooks, guard = [], None
-    for repo in rendered["repos"]:
-        if repo["repo"] == "local":
-            local_hooks += repo["hooks"]
-            continue
-        for hook in repo["hooks"]:
-            if hook["id"] == "check-merge-conflict":
-                entry = str(BIN_DIR / "check-merge-conflict")
-                guard = {**hook, "name": "check for merge conflicts", "language": "system"}
-                guard.update(entry=entry, types=["text"])
-    assert guard is not None, "rendered .pre-commit-config.yaml has no check-merge-conflict hook"
-    assert "--assume-in-merge" in guard.get("args", [])
-    assert any("rej" in str(h.get("files", "")) for h in local_hooks), "no *.rej guard"
-    config = {"repos": [{"repo": "local", "hooks": [guard, *local_hooks]}]}
-    destination.write_text(yaml.safe_dump(config))
+    assert [repo["repo"] for repo in rendered["repos"]] == ["local"], "a remote hook repository"
+    hooks = {hook["id"]: hook for repo in rendered["repos"] for hook in repo["hooks"]}
+    assert hooks["check-merge-conflict"]["language"] == "pygrep"
+    assert hooks["forbid-rej"]["language"] == "fail" and "rej" in hooks["forbid-rej"]["files"]
+    destination.write_text(yaml.safe_dump(rendered))
     return destination
+
+
+def installing_hooks(config: Path) -> str:
+    """SKIP value naming every hook that would install something (offline they cannot)."""
+    rendered = yaml.safe_load(config.read_text())
+    return ",".join(
+        hook["id"]
+        for repo in rendered["repos"]
+        for hook in repo["hooks"]
+        if hook["language"] not in ("pygrep", "fail", "system")
+    )
 
 
 def try_commit(project: Path, config: Path, home: Path) -> subprocess.CompletedProcess:
     env = {"PRE_COMMIT_HOME": str(home), "PATH": f"{BIN_DIR}:/usr/bin:/bin"}
+    env["SKIP"] = installing_hooks(config)
     subprocess.run(
         [str(BIN_DIR / "pre-commit"), "install", "-c", str(config)],
         cwd=project, env=env, check=True, capture_output=True,
@@ -254,7 +256,7 @@ def test_precommit_guard_refuses_commit_with_conflict_markers(conflicted, tpl, t
 
     assert refused.returncode != 0
     output = refused.stdout + refused.stderr
-    assert "Merge conflict string" in output and "pyproject.toml" in output
+    assert "refuse conflict markers" in output and "pyproject.toml" in output
     assert tpl.git(project, "rev-parse", "HEAD") == head
     # The resolve flow of docs/updating.md: keep one side, remove the markers, commit.
     lines = pyproject.read_text().splitlines(keepends=True)
@@ -292,3 +294,19 @@ def test_precommit_guard_refuses_commit_with_rej_file(client_project, tpl, tmp_p
     assert refused.returncode != 0
     assert "pyproject.toml.rej" in refused.stdout + refused.stderr
     assert tpl.git(project, "rev-parse", "HEAD") == head
+
+
+def test_offline_conflict_check_survives_files_the_update_deleted(client_project, tpl, tmp_path):
+    """`pre-commit run --all-files` after an update that deleted a tracked file (the documented
+    check; `check-merge-conflict $(git ls-files)` crashed on the deleted file)."""
+    project = client_project("v2.0.0")
+    (project / "tests" / "test_data.py").unlink()  # deleted, not yet committed: as after an update
+    config = offline_guard_config(project, tmp_path / "g.yaml")
+    env = {"PRE_COMMIT_HOME": str(tmp_path / "h"), "PATH": f"{BIN_DIR}:/usr/bin:/bin"}
+    env["SKIP"] = installing_hooks(config)
+    done = subprocess.run(
+        [str(BIN_DIR / "pre-commit"), "run", "--all-files", "-c", str(config)],
+        cwd=project, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "refuse conflict markers" in done.stdout and "Passed" in done.stdout

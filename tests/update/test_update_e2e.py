@@ -6,7 +6,6 @@ src/ on PYTHONPATH, like tests/template's end-to-end runs.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -25,15 +24,9 @@ def retention_weight(tenure_months: float) -> float:
 
 
 def _tpl():
-    name = "mlops_tests_template_repo"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).with_name("template_repo.py")
-        )
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    from tools import template_repo
+
+    return template_repo
 
 
 def run(project: Path, *argv: str) -> subprocess.CompletedProcess:

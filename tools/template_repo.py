@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 # What Copier needs from this repository to render and migrate.
 TEMPLATE_PARTS = ("copier.yml", "template")
-MIGRATION_SCRIPT = Path(__file__).with_name("migrations") / "v2_0_0_prediction_log.py"
+MIGRATION_SCRIPT = REPO_ROOT / "tests" / "update" / "migrations" / "v2_0_0_prediction_log.py"
 MIGRATIONS_ENTRY = (
     "_migrations:\n"
     '  - version: "2.0.0"\n'
