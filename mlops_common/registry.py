@@ -371,13 +371,13 @@ def rollback(
         if current is None:
             raise RegistryError(
                 f"model {model_name!r} has no {CHAMPION} to roll back; promote a version first "
-                f"or pass --to VERSION"
+                "or name one (`mlops rollback VERSION`)"
             )
         previous = (current.tags or {}).get(tags.GATE_PREVIOUS_CHAMPION, "")
         if not previous:
             raise RegistryError(
                 f"model {model_name!r} v{current_version} has no previous champion recorded; "
-                f"pass --to VERSION to choose one"
+                "name the version to roll back to (`mlops rollback VERSION`)"
             )
         to_version = previous
     target_version = str(to_version)
