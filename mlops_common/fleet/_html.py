@@ -36,7 +36,10 @@ svg text{font-size:12px;fill:#1f2933}
 _BAR = {"good": "#3f9142", "warn": "#d9a21b", "bad": "#c53030"}
 
 
-def behind_chart(bars: Sequence[tuple[str, int | None, str]]) -> str:
+def behind_chart(
+    bars: Sequence[tuple[str, int | None, str]],
+    caption: str = "releases behind the newest (0 = current)",
+) -> str:
     """Inline SVG: one horizontal bar per ``(project, versions behind, css class)``."""
     esc = html.escape
     if not bars:
@@ -63,9 +66,7 @@ def behind_chart(bars: Sequence[tuple[str, int | None, str]]) -> str:
         )
         parts.append(f'<text x="{label_w + width + 6}" y="{y + 14}">{behind}</text>')
     axis_y = 8 + len(bars) * row_h + 16
-    parts.append(
-        f'<text x="{label_w}" y="{axis_y}">releases behind the newest (0 = current)</text></svg>'
-    )
+    parts.append(f'<text x="{label_w}" y="{axis_y}">{esc(caption)}</text></svg>')
     return "".join(parts)
 
 
@@ -74,6 +75,7 @@ class FleetReport(Result):
 
     title: str = "Fleet"
     columns: Sequence[str] = ()
+    chart_caption: str = "releases behind the newest (0 = current)"
 
     def rows(self) -> list[list[str]]:
         raise NotImplementedError
@@ -114,7 +116,7 @@ class FleetReport(Result):
             + "</tr>"
             for row, cls in zip(self.rows(), self.row_classes(), strict=True)
         )
-        chart = behind_chart(self.chart_bars())
+        chart = behind_chart(self.chart_bars(), self.chart_caption)
         details = "".join(
             f'<li><b>{esc(name)}</b><ul class="files">'
             + "".join(f"<li><code>{esc(item)}</code></li>" for item in items)

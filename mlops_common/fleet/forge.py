@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from mlops_common.errors import FleetError
+from mlops_common.errors import EnvironmentProblem, FleetError
 from mlops_common.template_source import canonical_source
 
 __all__ = ["FORGES", "TOKEN_VARIABLES", "Review", "ReviewRequest", "open_review", "review_request"]
@@ -126,7 +126,7 @@ def token_for(forge: str) -> str:
         if os.environ.get(name):
             return os.environ[name]
     names = " or ".join(TOKEN_VARIABLES[forge])
-    raise FleetError(f"--open-pr on {forge}: set {names} to a token that may open reviews")
+    raise EnvironmentProblem(f"--open-pr on {forge}: set {names} to a token that may open reviews")
 
 
 def _already_open(forge: str, status: int, payload: dict[str, Any]) -> bool:

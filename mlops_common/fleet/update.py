@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlops_common.errors import FleetError
+from mlops_common.errors import EnvironmentProblem, FleetError, MlopsError
 from mlops_common.fleet._git import GitFailed, default_branch, git, parse_described, parse_release
 from mlops_common.fleet._html import FleetReport
 from mlops_common.fleet._projects import ANSWERS_FILE, Project
@@ -142,6 +142,7 @@ class FleetUpdateReport(FleetReport):
     dry_run: bool = False
     title: str = "Fleet update"
     columns: tuple[str, ...] = ("project", "from", "to", "outcome", "branch", "details", "seconds")
+    chart_caption: str = "releases behind the newest, before this update (0 = was current)"
 
     @property
     def all_clean(self) -> bool:
@@ -512,7 +513,7 @@ def _push_and_review(root: Path, base: str, branch: str, result, options: _Optio
         )
         review = open_review(request)
         result.review_url = review.url or ("already open" if review.already_open else "")
-    except FleetError as exc:
+    except MlopsError as exc:  # no token, forge unreachable or refusing: this project only
         result.review_error = str(exc)
 
 
@@ -549,7 +550,9 @@ def fleet_update(
     ['churn-model']
     """
     if importlib.util.find_spec("copier") is None:
-        raise FleetError("copier is not installed; install mlops-common[fleet] to run fleet update")
+        raise EnvironmentProblem(
+            "copier is not installed; install mlops-common[fleet] to run fleet update"
+        )
     if not templates:
         raise FleetError(
             "name the template source(s) this run may apply: --template SRC (or templates: in "

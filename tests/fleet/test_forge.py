@@ -15,7 +15,7 @@ import json
 
 import pytest
 
-from mlops_common.errors import FleetError
+from mlops_common.errors import EnvironmentProblem, FleetError
 from mlops_common.fleet.forge import open_review, review_request
 
 openapi_core = pytest.importorskip("openapi_core")
@@ -120,5 +120,6 @@ def test_review_already_open_counts_as_opened(forges, remote, answer):
 def test_missing_token_names_the_variables(monkeypatch):
     for name in ("GITHUB_TOKEN", "GH_TOKEN"):
         monkeypatch.delenv(name, raising=False)
-    with pytest.raises(FleetError, match="GITHUB_TOKEN or GH_TOKEN"):
+    with pytest.raises(EnvironmentProblem, match="GITHUB_TOKEN or GH_TOKEN") as raised:
         open_review(review_request("https://github.com/a/b", **KW, body=""))
+    assert raised.value.exit_code == 3

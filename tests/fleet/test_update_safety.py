@@ -221,6 +221,8 @@ def test_open_pr_pushes_and_proposes_the_branch_with_the_report(
     world, tpl, tmp_path, monkeypatch, forges
 ):
     project = tpl.render_client(tmp_path / "reviewed", world["repo"], "v2.1.0", project_name="rv")
+    (project / "uv.lock").write_text("version = 1\n")  # stands for the lock of the first uv sync
+    tpl.commit_all(project, "Lock the environment")
     bare_remote(tpl, project, tmp_path / "remotes" / "reviewed.git")
     # Fetch and push go to the bare repository; the forge is read from the https URL.
     fetch_url = tpl.git(project, "remote", "get-url", "origin").strip()
@@ -235,8 +237,12 @@ def test_open_pr_pushes_and_proposes_the_branch_with_the_report(
             check="",
             open_pr=True,
             forge_api=forge.url,
+            # `uv lock` needs the project's index; this stands for it and marks the lock.
+            relock=[sys.executable, "-c", "open('uv.lock', 'a').write('# re-locked\\n')"],
         )
     result = report.results[0]
+    assert result.relocked and "uv.lock: re-locked" in result.files()
+    assert tpl.git(project, "show", f"{BRANCH}:uv.lock").endswith("# re-locked\n")
     assert result.pushed and result.review_url == "https://github.com/acme/churn/pull/7"
     assert forge.errors == []
     sent = forge.received[0]["json"]
