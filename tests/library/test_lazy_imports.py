@@ -38,6 +38,11 @@ def test_every_library_module_imports_without_heavy_libraries():
             "gate",
             "registry",
             "serving",
+            "serving.model",
+            "serving.predictors",
+            "serving.request",
+            "serving.capture",
+            "serving.app",
             "deploy",
             "fleet",
         )

@@ -1,0 +1,254 @@
+"""The FastAPI app and ``serve``: the endpoints around a loaded model.
+
+``POST /predict`` (and SageMaker's ``/invocations``), ``GET /health``, ``GET /ready`` (and
+SageMaker's ``/ping``), ``GET /metadata``; Vertex AI's ``AIP_PREDICT_ROUTE`` and
+``AIP_HEALTH_ROUTE`` add the same handlers at the paths it sets.
+
+>>> app = create_app(model_name="churn-model", alias="champion")  # doctest: +SKIP
+>>> serve(model_name="churn-model", port=8000)  # doctest: +SKIP
+"""
+
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from mlops_common.errors import ConfigError, InputError
+from mlops_common.serving.capture import PredictionLog
+from mlops_common.serving.model import ServedModel, load_served_model
+from mlops_common.serving.request import BATCH_KEYS, MAX_RECORDS, describe_errors, request_model
+
+__all__ = ["create_app", "serve"]
+
+# Batches up to this size are predicted on the event loop: a thread hop costs more than the
+# prediction itself. Larger ones go to the thread pool so /health keeps answering meanwhile.
+_INLINE_MAX_RECORDS = 64
+# Paths every service answers; the AIP_* routes are added only when they name another path.
+_PREDICT_PATHS = ("/predict", "/invocations")
+_READY_PATHS = ("/ready", "/ping")
+
+
+def create_app(
+    model_uri: str | None = None,
+    *,
+    model_name: str | None = None,
+    alias: str = "champion",
+    prediction_log: Path | str | None = None,
+    tracking_uri: str | None = None,
+    max_records: int = MAX_RECORDS,
+    _served: ServedModel | None = None,
+) -> "Any":
+    """Build the FastAPI app; the model is loaded once, when the app starts (lifespan).
+
+    Besides ``/predict`` and ``/ready``, the same handlers answer SageMaker's ``/invocations``
+    and ``/ping`` and, when set, Vertex AI's ``AIP_PREDICT_ROUTE`` and ``AIP_HEALTH_ROUTE``
+    (a route without a leading ``/`` is a ``ConfigError``).
+
+    >>> import uvicorn  # doctest: +SKIP
+    >>> app = create_app(model_name="churn-model")  # doctest: +SKIP
+    >>> uvicorn.run(app, host="127.0.0.1", port=8000)  # doctest: +SKIP
+    """
+    from contextlib import asynccontextmanager
+
+    from fastapi import FastAPI, Request
+    from fastapi.responses import JSONResponse, Response
+    from pydantic import ValidationError
+    from starlette.concurrency import run_in_threadpool
+
+    from mlops_common import __version__
+
+    if prediction_log is None:
+        from mlops_common.config import load_project_config
+
+        config = load_project_config()
+        prediction_log = config.root / config.prediction_log
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+        served = _served or await run_in_threadpool(
+            load_served_model,
+            model_uri,
+            model_name=model_name,
+            alias=alias,
+            tracking_uri=tracking_uri,
+        )
+        app.state.served = served
+        app.state.names = [column.name for column in served.columns]
+        app.state.request_model = request_model(served.columns, max_records)
+        app.state.log = PredictionLog(prediction_log)
+        try:
+            yield
+        finally:
+            app.state.served = None
+            app.state.log.close()
+
+    app = FastAPI(
+        title="mlops model service",
+        version=__version__,
+        lifespan=lifespan,
+        summary="Predictions from the model behind a registry alias.",
+    )
+    app.state.served = None
+
+    def _json(payload: Any, status_code: int = 200) -> Response:
+        return Response(
+            json.dumps(payload, allow_nan=True), status_code, media_type="application/json"
+        )
+
+    @app.get("/health")
+    async def health() -> Response:
+        """The process is alive (says nothing about the model)."""
+        return _json({"status": "ok"})
+
+    async def ready() -> Response:
+        """200 once the model is loaded, 503 before (or after shutdown)."""
+        served = app.state.served
+        if served is None:
+            return _json({"status": "loading"}, 503)
+        return _json(
+            {"status": "ready", "model_name": served.name, "model_version": served.version}
+        )
+
+    @app.get("/metadata")
+    async def metadata() -> Response:
+        """Model name, version, alias, run id, git commit, data version, lineage, signature."""
+        served = app.state.served
+        if served is None:
+            return _json({"detail": "model not loaded yet"}, 503)
+        return _json(
+            {
+                "model_name": served.name,
+                "model_version": served.version,
+                "alias": served.alias,
+                "model_uri": served.uri,
+                "flavor": served.flavor,
+                "run_id": served.run_id,
+                "git_commit": served.git_commit,
+                "data_version": served.data_version,
+                "lineage": served.lineage,
+                "model_version_tags": served.model_version_tags,
+                "signature": served.signature,
+                "columns": [asdict(column) for column in served.columns],
+                "max_records": max_records,
+                "mlops_common_version": __version__,
+            }
+        )
+
+    def _predict_and_log(served: ServedModel, rows: list[tuple[Any, ...]]) -> list[Any]:
+        predictions = served.predict(rows)
+        app.state.log.append(app.state.names, rows, predictions, model_version=served.version)
+        return predictions
+
+    async def predict(request: Request) -> Response:
+        """Predict a batch: ``{"records": [{feature: value, ...}, ...]}`` (or ``"instances"``)."""
+        served = app.state.served
+        if served is None:
+            return _json({"detail": "model not loaded yet"}, 503)
+        body = await request.body()
+        try:
+            parsed = app.state.request_model.model_validate_json(body)
+        except ValidationError as exc:
+            errors = describe_errors(exc.errors(include_url=False), app.state.names)
+            total = exc.error_count()
+            more = f" (and {total - len(errors)} more)" if total > len(errors) else ""
+            detail = "; ".join(error["message"] for error in errors[:3]) + more
+            return JSONResponse({"detail": detail, "errors": errors}, 422)
+        # Values are already checked against the signature: read them positionally.
+        width = len(app.state.names)
+        getters = [f"f{index}" for index in range(width)]
+        rows = [tuple(getattr(record, name) for name in getters) for record in parsed.records]
+        try:
+            if len(rows) <= _INLINE_MAX_RECORDS:
+                predictions = _predict_and_log(served, rows)
+            else:
+                predictions = await run_in_threadpool(_predict_and_log, served, rows)
+        except (ValueError, TypeError) as exc:
+            # Well-typed values the model still refuses (NaN in a model without NaN support,
+            # an unseen category): the input's fault, so 422 with the model's own words.
+            message = f"the model refused these records: {exc}".splitlines()[0]
+            return JSONResponse({"detail": message, "errors": []}, 422)
+        return _json(
+            {
+                "predictions": predictions,
+                "model_name": served.name,
+                "model_version": served.version,
+            }
+        )
+
+    batch = {"type": "array", "minItems": 1, "maxItems": max_records, "items": {"type": "object"}}
+    body_schema = {
+        "type": "object",
+        "oneOf": [{"required": [key]} for key in BATCH_KEYS],
+        "properties": dict.fromkeys(BATCH_KEYS, batch),
+        "additionalProperties": False,
+    }
+    openapi_body = {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": body_schema}},
+        }
+    }
+    # One handler each, at every path a cloud probes or posts to.
+    health_route, predict_route = _cloud_routes()
+    ready_paths = list(_READY_PATHS)
+    if health_route and health_route not in ("/health", *ready_paths):
+        ready_paths.append(health_route)
+    predict_paths = list(_PREDICT_PATHS)
+    if predict_route and predict_route not in predict_paths:
+        predict_paths.append(predict_route)
+    for path in ready_paths:
+        app.add_api_route(path, ready, methods=["GET"])
+    for path in predict_paths:
+        app.add_api_route(path, predict, methods=["POST"], openapi_extra=openapi_body)
+    return app
+
+
+def _cloud_routes() -> tuple[str | None, str | None]:
+    """Vertex AI's ``AIP_HEALTH_ROUTE`` and ``AIP_PREDICT_ROUTE`` (None when unset)."""
+    routes = []
+    for variable in ("AIP_HEALTH_ROUTE", "AIP_PREDICT_ROUTE"):
+        value = os.environ.get(variable, "").strip() or None
+        if value is not None and not value.startswith("/"):
+            raise ConfigError(
+                f"{variable}={value!r}: a route must start with '/'; fix the model's "
+                "container_spec (health_route / predict_route)"
+            )
+        routes.append(value)
+    return routes[0], routes[1]
+
+
+def serve(
+    *,
+    model_name: str | None = None,
+    alias: str = "champion",
+    model_uri: str | None = None,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    prediction_log: Path | str | None = None,
+    tracking_uri: str | None = None,
+    access_log: bool = False,
+) -> None:
+    """Load the model, then run the service with uvicorn until interrupted.
+
+    The model is loaded before the socket opens, so a missing model or signature fails here
+    with ``RegistryError``/``ConfigError`` instead of a server that never becomes ready.
+
+    >>> serve(model_name="churn-model", port=8000)  # doctest: +SKIP
+    """
+    import uvicorn
+
+    if not 0 <= port <= 65535:
+        raise InputError(f"port {port}: must be between 0 and 65535")
+    served = load_served_model(
+        model_uri, model_name=model_name, alias=alias, tracking_uri=tracking_uri
+    )
+    app = create_app(
+        served.uri,
+        model_name=served.name,
+        alias=alias,
+        prediction_log=prediction_log,
+        tracking_uri=served.tracking_uri,
+        _served=served,
+    )
+    uvicorn.run(app, host=host, port=port, access_log=access_log, log_level="info")
