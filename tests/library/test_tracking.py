@@ -13,12 +13,7 @@ import pytest
 
 from mlops_common.config import ProjectConfig
 from mlops_common.errors import InputError, TrackingUnavailable
-from mlops_common.store import (
-    check_tracking_server,
-    mlflow_uris,
-    resolve_artifact_location,
-    resolve_tracking_uri,
-)
+from mlops_common.store import mlflow_uris
 from mlops_common.tracking import (
     KEY_PACKAGES,
     collect_lineage,
@@ -101,58 +96,7 @@ def _client(store):
     return MlflowClient(tracking_uri=store.tracking_uri, registry_uri=store.tracking_uri)
 
 
-# ----------------------------------------------------------------------- tracking URI resolution
-
-
-def test_explicit_tracking_uri_wins_over_env_and_config(monkeypatch, tmp_path):
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://from-env:5000")
-    config = ProjectConfig(root=tmp_path, tracking_uri="http://from-config:5000")
-    assert resolve_tracking_uri("http://explicit:5000", config) == "http://explicit:5000"
-
-
-def test_env_tracking_uri_wins_over_project_config(monkeypatch, tmp_path):
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://from-env:5000")
-    config = ProjectConfig(root=tmp_path, tracking_uri="http://from-config:5000")
-    assert resolve_tracking_uri(None, config) == "http://from-env:5000"
-
-
-def test_project_config_tracking_uri_used_when_env_is_unset(tmp_path):
-    config = ProjectConfig(root=tmp_path, tracking_uri="http://from-config:5000")
-    assert resolve_tracking_uri(None, config) == "http://from-config:5000"
-
-
-def test_embedded_sqlite_store_in_project_root_is_the_default(monkeypatch, tmp_path):
-    (tmp_path / "pyproject.toml").write_text('[tool.mlops]\nmodel_name = "m"\n')
-    monkeypatch.chdir(tmp_path)
-    expected = f"sqlite:///{(tmp_path.resolve() / 'mlflow.db').as_posix()}"
-    assert resolve_tracking_uri() == expected
-    assert resolve_tracking_uri(None, ProjectConfig(root=tmp_path.resolve())) == expected
-
-
-def test_artifact_location_follows_config_then_local_default_then_server(tmp_path):
-    assert resolve_artifact_location(ProjectConfig(root=tmp_path)) == (
-        (tmp_path / "mlartifacts").as_uri()
-    )
-    relative = ProjectConfig(root=tmp_path, artifact_location="store/artifacts")
-    assert resolve_artifact_location(relative) == (tmp_path / "store" / "artifacts").as_uri()
-    remote = ProjectConfig(root=tmp_path, artifact_location="s3://bucket/mlflow")
-    assert resolve_artifact_location(remote, "http://server:5000") == "s3://bucket/mlflow"
-    # A server with --artifacts-destination decides where artifacts go.
-    assert resolve_artifact_location(ProjectConfig(root=tmp_path), "http://server:5000") is None
-
-
 # ------------------------------------------------------------------------------- fast failure
-
-
-def test_unreachable_server_raises_tracking_unavailable_with_one_actionable_line():
-    uri = f"http://127.0.0.1:{_closed_port()}"
-    with pytest.raises(TrackingUnavailable) as caught:
-        check_tracking_server(uri, timeout=3.0)
-    message = str(caught.value)
-    assert "\n" not in message
-    assert f"MLflow tracking server {uri} did not answer within 3s" in message
-    assert "mlflow server" in message
-    assert "unset MLFLOW_TRACKING_URI" in message
 
 
 def test_tracked_run_on_unreachable_server_fails_before_mlflow_client_retries(project):
@@ -164,11 +108,6 @@ def test_tracked_run_on_unreachable_server_fails_before_mlflow_client_retries(pr
         pytest.fail("the body must not run when the server is down")
     if "mlflow" in sys.modules:  # imported by an earlier test: still no run left open
         assert sys.modules["mlflow"].active_run() is None
-
-
-def test_local_stores_are_not_probed():
-    check_tracking_server("sqlite:////nonexistent/folder/mlflow.db")
-    check_tracking_server("file:///nonexistent/mlruns")
 
 
 # ---------------------------------------------------------------------------------- lineage
