@@ -2,8 +2,9 @@
 
 One module per concern: ``validation``, ``store`` (where MLflow lives, the one client),
 ``tags``, ``tracking``, ``gate`` (the pure promotion gate), ``registry``, ``monitoring``,
-``serving``, ``deploy``, ``fleet``, and ``cli`` for the ``mlops`` command. Importing this package stays cheap:
-heavy libraries (mlflow, great_expectations, pandas, scipy) load inside the functions that use them.
+``serving``, ``deploy``, ``fleet``, and ``cli`` for the ``mlops`` command. Importing this package
+stays cheap: heavy libraries (mlflow, great_expectations, pandas, scipy) load inside the
+functions that use them.
 
 >>> import mlops_common
 >>> mlops_common.__version__  # doctest: +SKIP
