@@ -1,11 +1,13 @@
 """Great Expectations suites on a fast vectorized path, with GE itself for everything else.
 
 Suites are GE's own JSON (1.x ``name``/``type``, or the 0.x ``expectation_suite_name`` /
-``expectation_type`` keys), so suites written with GE tooling run unchanged. The common
-expectations (nulls, ranges, sets, uniqueness, types, regexes, row counts, mean/median/stdev,
-compound keys) are computed with pandas/numpy and report what GE 1.24 would: same verdict, same
-unexpected counts and percentages (nulls ignored as GE ignores them). Every other expectation
-type is validated by Great Expectations (imported only then).
+``expectation_type`` keys), so suites written with GE tooling run unchanged. Every core
+expectation GE 1.24 runs on a pandas batch (all but the KL divergence) is computed with
+pandas/numpy and reports what GE would: same verdict, same unexpected counts and percentages
+(nulls ignored as GE ignores them), same observed values, including pandas-syntax
+``row_condition``. SQL-only core types fail as GE reports them on pandas. Anything else (the
+KL divergence, GE's own condition syntax, suite parameters, plugins) is validated by Great
+Expectations, imported only then.
 
 A column named by an expectation but absent from the data is reported the way GE reports it:
 that expectation fails with ``exception_message`` set; the run does not raise. Bad input

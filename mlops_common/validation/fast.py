@@ -1,4 +1,4 @@
-"""The vectorized engine: common expectations computed with pandas/numpy, GE 1.24 semantics.
+"""The vectorized engine: GE 1.24's core expectations computed with pandas/numpy, GE semantics.
 
 Each check reproduces what Great Expectations 1.24 reports on a pandas batch: column-map
 expectations ignore nulls (except ``not_be_null``), ``unexpected_percent`` is a share of the
@@ -28,6 +28,8 @@ __all__ = [
     "BETWEEN_KEYS",
     "FAST_CHECKS",
     "FAST_EXPECTATIONS",
+    "ROW_CONDITION_KEYS",
+    "SQL_ONLY",
     "STRING_DTYPE_NAMES",
     "Check",
     "FastCheck",
@@ -38,6 +40,7 @@ __all__ = [
 ]
 
 BETWEEN_KEYS = frozenset({"min_value", "max_value", "strict_min", "strict_max"})
+ROW_CONDITION_KEYS = frozenset({"row_condition", "condition_parser"})
 
 # pandas 3 gives text columns the `str` dtype; GE 1.24 only accepts "str" for it, we also
 # accept the names people wrote for text columns under pandas 2.
@@ -83,12 +86,18 @@ FAST_EXPECTATIONS: Mapping[str, frozenset[str]] = _AcceptedKwargs()
 
 
 def register_fast_check(
-    type_: str, kwargs: Iterable[str], *, needs_column: bool = True
+    type_: str,
+    kwargs: Iterable[str],
+    *,
+    needs_column: bool = True,
+    row_condition: bool = True,
 ) -> Callable[[Check], Check]:
     """Declare the decorated function as the fast check of expectation ``type_``.
 
     ``kwargs`` are the expectation kwargs it reproduces exactly; an expectation with any other
     (or with a suite parameter) is left to Great Expectations. Each type is declared once.
+    ``row_condition``: whether GE accepts ``row_condition``/``condition_parser`` on this type;
+    the fast path applies pandas-syntax conditions itself (``DataFrame.query``, as GE does).
 
     >>> @register_fast_check("expect_table_column_count_to_equal", {"value"})  # doctest: +SKIP
     ... def _column_count(df, expectation, kwargs, sample_size):
@@ -101,7 +110,8 @@ def register_fast_check(
     def register(check: Check) -> Check:
         if type_ in FAST_CHECKS:
             raise ValueError(f"{type_} already has a fast check")
-        FAST_CHECKS[type_] = FastCheck(type_, frozenset(kwargs), check, needs_column)
+        accepted = frozenset(kwargs) | (ROW_CONDITION_KEYS if row_condition else frozenset())
+        FAST_CHECKS[type_] = FastCheck(type_, accepted, check, needs_column)
         return check
 
     return register
@@ -116,10 +126,16 @@ def supports(expectation: Expectation) -> bool:
     fast = FAST_CHECKS.get(expectation.type)
     if fast is None:
         return False
+    if fast.type in SQL_ONLY:
+        return True  # fails whatever its kwargs, as GE does on pandas
     kwargs = expectation.check_kwargs
     if not set(kwargs) <= fast.kwargs:
         return False
-    return not any(isinstance(value, dict) for value in kwargs.values())
+    return not any(_is_suite_parameter(value) for value in kwargs.values())
+
+
+def _is_suite_parameter(value: Any) -> bool:
+    return isinstance(value, dict) and "$PARAMETER" in value
 
 
 def run_fast(df: Any, expectation: Expectation, sample_size: int) -> ExpectationOutcome:
@@ -128,6 +144,8 @@ def run_fast(df: Any, expectation: Expectation, sample_size: int) -> Expectation
         raise Unsupported(expectation.type)
     fast = FAST_CHECKS[expectation.type]
     kwargs = expectation.check_kwargs
+    df = _apply_row_condition(df, kwargs)
+    kwargs = {key: value for key, value in kwargs.items() if key not in ROW_CONDITION_KEYS}
     column = kwargs.get("column")
     if column is not None and fast.needs_column:
         if not isinstance(column, str):
@@ -142,6 +160,23 @@ def run_fast(df: Any, expectation: Expectation, sample_size: int) -> Expectation
 
 
 # -- helpers -------------------------------------------------------------------------------
+
+
+def _apply_row_condition(df: Any, kwargs: dict[str, Any]) -> Any:
+    """The rows GE's pandas engine would validate: ``df.query(row_condition)``, parser pandas.
+
+    GE's own condition syntax (``condition_parser="great_expectations"``) and condition objects
+    are left to GE.
+    """
+    condition = kwargs.get("row_condition")
+    if not condition:
+        return df
+    if not isinstance(condition, str) or kwargs.get("condition_parser") != "pandas":
+        raise Unsupported("row_condition outside pandas query syntax")
+    try:
+        return df.query(condition, parser="pandas")
+    except Exception as exc:  # GE reports the same failure as an exception message
+        raise Unsupported(f"row_condition {condition!r} failed: {exc}") from exc
 
 
 def _outcome(expectation: Expectation, **fields: Any) -> ExpectationOutcome:
@@ -257,7 +292,9 @@ def _metric_between(
 # -- checks --------------------------------------------------------------------------------
 
 
-@register_fast_check("expect_column_to_exist", {"column", "column_index"}, needs_column=False)
+@register_fast_check(
+    "expect_column_to_exist", {"column", "column_index"}, needs_column=False, row_condition=False
+)
 def _column_to_exist(df, expectation, kwargs, sample_size):
     name = kwargs.get("column")
     index = kwargs.get("column_index")
@@ -600,3 +637,661 @@ def _compound_unique(df, expectation, kwargs, sample_size):
         element_count=len(frame),
         partial_unexpected_list=[{k: _python(v) for k, v in row.items()} for row in sample],
     )
+
+
+# -- more column-map checks ------------------------------------------------------------------
+
+
+def _scatter(nonnull: Any, bad: Any) -> Any:
+    """A whole-column mask from ``bad``, computed on the non-null values only."""
+    import numpy as np
+
+    bad = np.asarray(bad, dtype=bool)
+    if len(bad) == len(nonnull) and nonnull.all():
+        return bad
+    mask = np.zeros(len(nonnull), dtype=bool)
+    mask[np.flatnonzero(nonnull)[bad]] = True
+    return mask
+
+
+def _on_values(ok: Callable[..., Any]) -> Callable[..., Any]:
+    """A null-ignoring mask builder from ``ok(non-null values, expectation, kwargs) -> bool``."""
+
+    def build(series, nonnull, expectation, kwargs):
+        values = series if nonnull.all() else series[nonnull]
+        good = ok(values, expectation, kwargs)
+        bad = ~good.to_numpy(dtype=bool, na_value=False) if hasattr(good, "to_numpy") else ~good
+        return _scatter(nonnull, bad)
+
+    return build
+
+
+def _map_check(type_: str, kwargs: Iterable[str]) -> Callable[..., Check]:
+    """Register ``ok(values, expectation, kwargs)`` as a null-ignoring column-map check."""
+
+    def register(ok: Callable[..., Any]) -> Check:
+        check = _column_map(_on_values(ok))
+        register_fast_check(type_, {"column", "mostly", *kwargs})(check)
+        return check
+
+    return register
+
+
+def _lengths(values: Any) -> Any:
+    return values.astype(str).str.len()
+
+
+@_map_check("expect_column_value_lengths_to_be_between", BETWEEN_KEYS)
+def _value_lengths_between(values, expectation, kwargs):
+    low, high, strict_min, strict_max = _between_bounds(expectation, kwargs)
+    if low is None and high is None:
+        raise Unsupported("no bounds")  # GE raises its own configuration error
+    return _in_range(_lengths(values), low, high, strict_min, strict_max)
+
+
+@_map_check("expect_column_value_lengths_to_equal", {"value"})
+def _value_lengths_equal(values, expectation, kwargs):
+    return _lengths(values) == kwargs.get("value")
+
+
+def _regex_matches(values: Any, regex: Any, expectation: Expectation) -> Any:
+    if not isinstance(regex, str):
+        raise SuiteError(f"{expectation.type}: each regex must be a string")
+    return values.astype(str).str.contains(regex).to_numpy(dtype=bool, na_value=False)
+
+
+def _regex_list(expectation: Expectation, kwargs: dict[str, Any]) -> list[str]:
+    regexes = kwargs.get("regex_list")
+    if not isinstance(regexes, (list, tuple)) or not regexes:
+        raise SuiteError(f"{expectation.type}: 'regex_list' must be a non-empty list of regexes")
+    return list(regexes)
+
+
+@_map_check("expect_column_values_to_not_match_regex", {"regex"})
+def _not_match_regex(values, expectation, kwargs):
+    return ~_regex_matches(values, kwargs.get("regex"), expectation)
+
+
+@_map_check("expect_column_values_to_match_regex_list", {"regex_list", "match_on"})
+def _match_regex_list(values, expectation, kwargs):
+    import numpy as np
+
+    matches = [_regex_matches(values, r, expectation) for r in _regex_list(expectation, kwargs)]
+    match_on = kwargs.get("match_on", "any")
+    if match_on not in ("any", "all"):
+        raise SuiteError(f"{expectation.type}: match_on must be 'any' or 'all'")
+    combine = np.logical_or if match_on == "any" else np.logical_and
+    return combine.reduce(matches)
+
+
+@_map_check("expect_column_values_to_not_match_regex_list", {"regex_list"})
+def _not_match_regex_list(values, expectation, kwargs):
+    import numpy as np
+
+    matches = [_regex_matches(values, r, expectation) for r in _regex_list(expectation, kwargs)]
+    return ~np.logical_or.reduce(matches)
+
+
+def _all_strings(values: Any) -> None:
+    if not all(isinstance(value, str) for value in values.tolist()):
+        raise Unsupported("values that are not strings (GE raises a TypeError)")
+
+
+@_map_check("expect_column_values_to_be_dateutil_parseable", ())
+def _dateutil_parseable(values, expectation, kwargs):
+    import numpy as np
+    from dateutil.parser import parse
+
+    _all_strings(values)
+    cache: dict[str, bool] = {}
+    for value in set(values.tolist()):
+        try:
+            parse(value)
+            cache[value] = True
+        except (ValueError, OverflowError):
+            cache[value] = False
+    return np.array([cache[value] for value in values.tolist()], dtype=bool)
+
+
+@_map_check("expect_column_values_to_match_strftime_format", {"strftime_format"})
+def _strftime_format(values, expectation, kwargs):
+    from datetime import datetime
+
+    import numpy as np
+
+    fmt = kwargs.get("strftime_format")
+    if not isinstance(fmt, str):
+        raise SuiteError(f"{expectation.type}: 'strftime_format' must be a string")
+    _all_strings(values)
+    cache: dict[str, bool] = {}
+    for value in set(values.tolist()):
+        try:
+            datetime.strptime(value, fmt)
+            cache[value] = True
+        except ValueError:
+            cache[value] = False
+    return np.array([cache[value] for value in values.tolist()], dtype=bool)
+
+
+def _json_ok(values: Any, schema: Any = None) -> Any:
+    import json
+
+    import numpy as np
+
+    if schema is not None:
+        import jsonschema
+
+    cache: dict[Any, bool] = {}
+    out = []
+    for value in values.tolist():
+        key = value if isinstance(value, (str, bytes)) else id(value)
+        if key not in cache:
+            try:
+                parsed = json.loads(value)
+            except Exception:
+                if schema is not None:
+                    raise Unsupported(
+                        "a value that is not JSON (GE reports the exception)"
+                    ) from None
+                cache[key] = False
+            else:
+                if schema is None:
+                    cache[key] = True
+                else:
+                    try:
+                        jsonschema.validate(parsed, schema)
+                        cache[key] = True
+                    except jsonschema.ValidationError:
+                        cache[key] = False
+        out.append(cache[key])
+    return np.array(out, dtype=bool)
+
+
+@_map_check("expect_column_values_to_be_json_parseable", ())
+def _json_parseable(values, expectation, kwargs):
+    return _json_ok(values)
+
+
+@_map_check("expect_column_values_to_match_json_schema", {"json_schema"})
+def _json_schema(values, expectation, kwargs):
+    schema = kwargs.get("json_schema")
+    if not isinstance(schema, dict):
+        raise SuiteError(f"{expectation.type}: 'json_schema' must be a JSON object")
+    return _json_ok(values, schema)
+
+
+def _monotonic(values: Any, kwargs: dict[str, Any], sign: int) -> Any:
+    import pandas as pd
+
+    if not (_is_plain_numeric(values) or pd.api.types.is_datetime64_any_dtype(values)):
+        raise Unsupported("order of a non-numeric column")
+    diff = values.diff() if sign > 0 else -values.diff()
+    zero = pd.Timedelta(0) if pd.api.types.is_timedelta64_dtype(diff.dtype) else 0
+    in_order = diff > zero if kwargs.get("strictly") else diff >= zero
+    return in_order | diff.isnull()
+
+
+@_map_check("expect_column_values_to_be_increasing", {"strictly"})
+def _increasing(values, expectation, kwargs):
+    return _monotonic(values, kwargs, 1)
+
+
+@_map_check("expect_column_values_to_be_decreasing", {"strictly"})
+def _decreasing(values, expectation, kwargs):
+    return _monotonic(values, kwargs, -1)
+
+
+def _numeric_values(values: Any, what: str) -> Any:
+    if not _is_plain_numeric(values) or values.dtype.kind == "b":
+        raise Unsupported(f"{what} of a non-numeric column")
+    return values
+
+
+@_map_check("expect_column_value_z_scores_to_be_less_than", {"threshold", "double_sided"})
+def _z_scores(values, expectation, kwargs):
+    import numpy as np
+
+    values = _numeric_values(values, "z-scores")
+    threshold = kwargs.get("threshold")
+    if not _is_number(threshold):
+        raise SuiteError(f"{expectation.type}: 'threshold' must be a number")
+    with np.errstate(invalid="ignore"):
+        std = values.std()
+        if std is None or std == 0:
+            return np.ones(len(values), dtype=bool)
+        z = (values - values.mean()) / std
+    under = z.abs() < abs(threshold) if kwargs.get("double_sided") else z < threshold
+    return under | z.isna()
+
+
+@_map_check("expect_column_values_to_not_be_outliers", {"method", "multiplier"})
+def _not_outliers(values, expectation, kwargs):
+    import numpy as np
+
+    values = _numeric_values(values, "outliers")
+    method = kwargs.get("method", "iqr")
+    multiplier = kwargs.get("multiplier", 1.5)
+    if method not in ("iqr", "std") or not _is_number(multiplier):
+        raise Unsupported(f"outlier method {method!r}")
+    if method == "iqr":
+        q1, q3 = float(values.quantile(0.25)), float(values.quantile(0.75))
+        low, high, spread = q1, q3, q3 - q1
+    else:
+        low = high = float(values.mean())
+        spread = float(values.std())
+    if any(np.isnan(v) for v in (low, high, spread)):
+        return np.ones(len(values), dtype=bool)
+    threshold = multiplier * spread
+    if method == "iqr":
+        return (values >= low - threshold) & (values <= high + threshold)
+    if threshold <= 0:
+        return values == low
+    return (values - low).abs() < threshold
+
+
+@register_fast_check("expect_column_values_to_be_null", {"column", "mostly"})
+def _be_null(df, expectation, kwargs, sample_size):
+    series = df[kwargs["column"]]
+    return _map_outcome(
+        expectation,
+        series,
+        series.notna().to_numpy(),
+        element_count=len(series),
+        nonnull_count=None,
+        mostly=_mostly(expectation, kwargs),
+        sample_size=sample_size,
+    )
+
+
+# -- more column aggregates --------------------------------------------------------------------
+
+
+register_fast_check("expect_column_sum_to_be_between", _METRIC_KWARGS)(_aggregate("sum"))
+
+
+@register_fast_check("expect_column_unique_value_count_to_be_between", _METRIC_KWARGS)
+def _unique_value_count(df, expectation, kwargs, sample_size):
+    return _metric_between(expectation, kwargs, int(df[kwargs["column"]].nunique()))
+
+
+@register_fast_check("expect_column_proportion_of_unique_values_to_be_between", _METRIC_KWARGS)
+def _proportion_unique(df, expectation, kwargs, sample_size):
+    series = df[kwargs["column"]]
+    nonnull = int(series.notna().sum())
+    value = series.nunique() / nonnull if nonnull else 0  # GE: 0 without values
+    return _metric_between(expectation, kwargs, value)
+
+
+@register_fast_check("expect_column_proportion_of_non_null_values_to_be_between", _METRIC_KWARGS)
+def _proportion_non_null(df, expectation, kwargs, sample_size):
+    series = df[kwargs["column"]]
+    value = int(series.notna().sum()) / len(series) if len(series) else 0
+    return _metric_between(expectation, kwargs, value)
+
+
+@register_fast_check(
+    "expect_column_most_common_value_to_be_in_set", {"column", "value_set", "ties_okay"}
+)
+def _most_common_value(df, expectation, kwargs, sample_size):
+    modes = [_python(value) for value in df[kwargs["column"]].mode().tolist()]
+    expected = set(_value_set(expectation, kwargs) or [])
+    hits = len(expected.intersection(modes))
+    success = hits > 0 if kwargs.get("ties_okay") else len(modes) == 1 and hits == 1
+    return _outcome(expectation, success=success, observed_value=modes)
+
+
+def _distinct(df: Any, column: str) -> set[Any]:
+    import numpy as np
+
+    values = df[column].dropna().unique()
+    if getattr(values, "dtype", None) is not None and values.dtype.kind in "mM":
+        raise Unsupported("distinct dates (GE coerces the value set)")
+    if any(isinstance(value, (np.datetime64,)) for value in values[:1]):
+        raise Unsupported("distinct dates")
+    return {_python(value) for value in values.tolist()}
+
+
+def _sorted(values: Iterable[Any]) -> list[Any]:
+    values = list(values)
+    try:
+        return sorted(values)
+    except TypeError:
+        return sorted(values, key=str)
+
+
+_MAX_DISTINCT_VALUES = 20
+
+
+def _distinct_sets(df, expectation, kwargs):
+    value_set = _value_set(expectation, kwargs)
+    if not value_set:
+        raise Unsupported("empty value_set (GE rejects it)")
+    column = _distinct(df, kwargs["column"])
+    expected = set(value_set)
+    return _sorted(column - expected), _sorted(expected - column)
+
+
+@register_fast_check("expect_column_distinct_values_to_be_in_set", {"column", "value_set"})
+def _distinct_in_set(df, expectation, kwargs, sample_size):
+    unexpected, _ = _distinct_sets(df, expectation, kwargs)
+    return _outcome(
+        expectation,
+        success=not unexpected,
+        unexpected_count=len(unexpected),
+        partial_unexpected_list=unexpected[:_MAX_DISTINCT_VALUES] if sample_size else [],
+    )
+
+
+@register_fast_check("expect_column_distinct_values_to_contain_set", {"column", "value_set"})
+def _distinct_contain_set(df, expectation, kwargs, sample_size):
+    _, missing = _distinct_sets(df, expectation, kwargs)
+    return _outcome(expectation, success=not missing)
+
+
+@register_fast_check("expect_column_distinct_values_to_equal_set", {"column", "value_set"})
+def _distinct_equal_set(df, expectation, kwargs, sample_size):
+    unexpected, missing = _distinct_sets(df, expectation, kwargs)
+    return _outcome(
+        expectation,
+        success=not unexpected and not missing,
+        unexpected_count=len(unexpected),
+        partial_unexpected_list=unexpected[:_MAX_DISTINCT_VALUES] if sample_size else [],
+    )
+
+
+@register_fast_check(
+    "expect_column_quantile_values_to_be_between",
+    {"column", "quantile_ranges", "allow_relative_error"},
+)
+def _quantiles(df, expectation, kwargs, sample_size):
+    import math
+
+    series = df[kwargs["column"]]
+    if not _is_plain_numeric(series) or series.dtype.kind == "b":
+        raise Unsupported("quantiles of a non-numeric column")
+    ranges = kwargs.get("quantile_ranges")
+    if not isinstance(ranges, dict) or not {"quantiles", "value_ranges"} <= set(ranges):
+        raise SuiteError(f"{expectation.type}: 'quantile_ranges' needs quantiles and value_ranges")
+    quantiles, value_ranges = list(ranges["quantiles"]), list(ranges["value_ranges"])
+    if len(quantiles) != len(value_ranges):
+        raise Unsupported("quantiles and value_ranges of different lengths")
+    interpolation = kwargs.get("allow_relative_error") or "nearest"
+    if interpolation not in ("linear", "lower", "higher", "midpoint", "nearest"):
+        raise Unsupported(f"allow_relative_error {interpolation!r}")
+    values = [_python(v) for v in series.quantile(quantiles, interpolation=interpolation)]
+    ok = []
+    for value, (low, high) in zip(values, value_ranges, strict=True):
+        low = -math.inf if low is None else low
+        high = math.inf if high is None else high
+        ok.append(value is not None and not _isnan(value) and low <= value <= high)
+    return _outcome(
+        expectation,
+        success=all(ok),
+        observed_value={"quantiles": quantiles, "values": values},
+    )
+
+
+def _isnan(value: Any) -> bool:
+    return isinstance(value, float) and value != value
+
+
+@register_fast_check("expect_column_type_to_be", {"column", "type_"}, row_condition=False)
+def _column_type(df, expectation, kwargs, sample_size):
+    import numpy as np
+    import pandas as pd
+    from pandas.api.types import pandas_dtype
+
+    expected = kwargs.get("type_")
+    actual = df[kwargs["column"]].dtype
+    try:
+        parsed = pandas_dtype(expected)
+    except Exception:
+        raise Unsupported(f"type {expected!r} that pandas does not know") from None
+    if (
+        isinstance(parsed, np.dtype)
+        and parsed.kind in "mM"
+        and (np.datetime_data(parsed)[0] == "generic")
+    ):
+        success = isinstance(actual, np.dtype) and actual.kind == parsed.kind
+    elif isinstance(actual, pd.StringDtype) and isinstance(parsed, pd.StringDtype):
+        success = str(actual) == str(parsed)
+    else:
+        success = actual in (parsed, expected)
+    return _outcome(expectation, success=bool(success), observed_value=str(actual))
+
+
+# -- column pairs and several columns ---------------------------------------------------------
+
+_PAIR_IGNORE = ("both_values_are_missing", "either_value_is_missing", "neither")
+
+
+def _pair_check(type_: str, kwargs: Iterable[str]) -> Callable[..., Check]:
+    """Register ``ok(a, b, expectation, kwargs)`` as a column-pair map check."""
+
+    def register(ok: Callable[..., Any]) -> Check:
+        def check(df, expectation, kwargs, sample_size):
+            import numpy as np
+
+            names = [kwargs.get("column_A"), kwargs.get("column_B")]
+            missing = [name for name in names if name not in df.columns]
+            if missing:
+                return _missing_column(expectation, missing[0])
+            ignore = kwargs.get("ignore_row_if", "both_values_are_missing")
+            if ignore not in _PAIR_IGNORE:
+                raise SuiteError(f"{expectation.type}: unknown ignore_row_if {ignore!r}")
+            a, b = df[names[0]], df[names[1]]
+            a_null, b_null = a.isna().to_numpy(), b.isna().to_numpy()
+            if ignore == "both_values_are_missing":
+                kept = ~(a_null & b_null)
+            elif ignore == "either_value_is_missing":
+                kept = ~(a_null | b_null)
+            else:
+                kept = np.ones(len(a), dtype=bool)
+            a, b = a[kept], b[kept]
+            good = ok(a, b, expectation, kwargs)
+            bad = ~np.asarray(good, dtype=bool)
+            pairs = zip(a[bad].tolist(), b[bad].tolist(), strict=True)
+            rows = [(_python(x), _python(y)) for x, y in pairs]
+            return _multi_outcome(expectation, rows, int(kept.sum()), len(df), sample_size)
+
+        register_fast_check(type_, {"column_A", "column_B", "mostly", "ignore_row_if", *kwargs})(
+            check
+        )
+        return check
+
+    return register
+
+
+def _missing_column(expectation: Expectation, name: Any) -> ExpectationOutcome:
+    return _outcome(
+        expectation,
+        success=False,
+        exception_message=f'Error: The column "{name}" in BatchData does not exist.',
+    )
+
+
+def _multi_outcome(expectation, rows, considered, element_count, sample_size):
+    mostly = _mostly(expectation, expectation.check_kwargs)
+    unexpected = len(rows)
+    success = True
+    if element_count and considered:
+        success = (float(considered) - unexpected) / float(considered) >= mostly
+    return _outcome(
+        expectation,
+        success=success,
+        unexpected_count=unexpected,
+        unexpected_percent=unexpected / considered * 100 if element_count and considered else None,
+        element_count=element_count,
+        partial_unexpected_list=rows[:sample_size],
+    )
+
+
+@_pair_check("expect_column_pair_values_to_be_equal", ())
+def _pair_equal(a, b, expectation, kwargs):
+    return (a.to_numpy() == b.to_numpy()) if len(a) else []
+
+
+@_pair_check("expect_column_pair_values_a_to_be_greater_than_b", {"or_equal"})
+def _pair_greater(a, b, expectation, kwargs):
+    if not len(a):
+        return []
+    try:
+        return (a >= b).to_numpy() if kwargs.get("or_equal") else (a > b).to_numpy()
+    except TypeError:
+        raise Unsupported("columns that do not compare") from None
+
+
+@_pair_check("expect_column_pair_values_to_be_in_set", {"value_pairs_set"})
+def _pair_in_set(a, b, expectation, kwargs):
+    import pandas as pd
+
+    pairs = kwargs.get("value_pairs_set")
+    if pairs is None:
+        return [True] * len(a)
+    allowed = {(x, y) for x, y in pairs}
+    return [
+        (None if pd.isnull(x) else x, None if pd.isnull(y) else y) in allowed
+        for x, y in zip(a.tolist(), b.tolist(), strict=False)
+    ]
+
+
+_MULTI_IGNORE = ("all_values_are_missing", "any_value_is_missing", "never")
+
+
+def _multi_check(type_: str, kwargs: Iterable[str]) -> Callable[..., Check]:
+    """Register ``ok(frame, expectation, kwargs)`` as a multicolumn map check."""
+
+    def register(ok: Callable[..., Any]) -> Check:
+        def check(df, expectation, kwargs, sample_size):
+            import numpy as np
+
+            columns = kwargs.get("column_list")
+            if not isinstance(columns, (list, tuple)) or not all(
+                isinstance(c, str) for c in columns
+            ):
+                raise SuiteError(f"{expectation.type}: 'column_list' must be column names")
+            missing = [c for c in columns if c not in df.columns]
+            if missing:
+                return _missing_column(expectation, missing[0])
+            ignore = kwargs.get("ignore_row_if", "all_values_are_missing")
+            if ignore not in _MULTI_IGNORE:
+                raise SuiteError(f"{expectation.type}: unknown ignore_row_if {ignore!r}")
+            frame = df[list(columns)]
+            if ignore == "all_values_are_missing":
+                kept = frame.notna().any(axis=1).to_numpy()
+            elif ignore == "any_value_is_missing":
+                kept = frame.notna().all(axis=1).to_numpy()
+            else:
+                kept = np.ones(len(frame), dtype=bool)
+            domain = frame if kept.all() else frame[kept]
+            bad = ~np.asarray(ok(domain, expectation, kwargs), dtype=bool)
+            rows = [
+                {k: _python(v) for k, v in row.items()}
+                for row in domain[bad].head(sample_size).to_dict("records")
+            ]
+            outcome = _multi_outcome(expectation, rows, len(domain), len(frame), sample_size)
+            outcome.unexpected_count = int(bad.sum())
+            if outcome.element_count and len(domain):
+                mostly = _mostly(expectation, kwargs)
+                outcome.unexpected_percent = outcome.unexpected_count / len(domain) * 100
+                outcome.success = (len(domain) - outcome.unexpected_count) / len(domain) >= mostly
+            return outcome
+
+        register_fast_check(type_, {"column_list", "mostly", "ignore_row_if", *kwargs})(check)
+        return check
+
+    return register
+
+
+@_multi_check("expect_multicolumn_sum_to_equal", {"sum_total"})
+def _multicolumn_sum(frame, expectation, kwargs):
+    if not all(_is_plain_numeric(frame[c]) for c in frame.columns):
+        raise Unsupported("sum of non-numeric columns")
+    return (frame.sum(axis=1, skipna=False) == kwargs.get("sum_total")).to_numpy()
+
+
+@_multi_check("expect_multicolumn_values_to_be_equal", ())
+def _multicolumn_equal(frame, expectation, kwargs):
+    return (frame.nunique(axis=1, dropna=False) == 1).to_numpy()
+
+
+@_multi_check("expect_select_column_values_to_be_unique_within_record", ())
+def _unique_within_record(frame, expectation, kwargs):
+    return (frame.nunique(axis=1, dropna=False) == len(frame.columns)).to_numpy()
+
+
+# -- the table ----------------------------------------------------------------------------------
+
+
+@register_fast_check("expect_table_row_count_to_equal", {"value"})
+def _row_count_equal(df, expectation, kwargs, sample_size):
+    return _outcome(expectation, success=len(df) == kwargs.get("value"), observed_value=len(df))
+
+
+@register_fast_check(
+    "expect_table_column_count_to_be_between", {"min_value", "max_value"}, row_condition=False
+)
+def _column_count_between(df, expectation, kwargs, sample_size):
+    return _metric_between(expectation, kwargs, len(df.columns))
+
+
+@register_fast_check("expect_table_column_count_to_equal", {"value"}, row_condition=False)
+def _column_count_equal(df, expectation, kwargs, sample_size):
+    count = len(df.columns)
+    return _outcome(expectation, success=count == kwargs.get("value"), observed_value=count)
+
+
+@register_fast_check(
+    "expect_table_columns_to_match_ordered_list", {"column_list"}, row_condition=False
+)
+def _columns_ordered(df, expectation, kwargs, sample_size):
+    expected = kwargs.get("column_list")
+    actual = list(df.columns)
+    success = expected is None or actual == list(expected)
+    return _outcome(expectation, success=success, observed_value=actual)
+
+
+@register_fast_check(
+    "expect_table_columns_to_match_set", {"column_set", "exact_match"}, row_condition=False
+)
+def _columns_set(df, expectation, kwargs, sample_size):
+    expected = set(kwargs.get("column_set") or [])
+    actual = set(df.columns)
+    exact = kwargs.get("exact_match", True)
+    if kwargs.get("column_set") is None and exact is not True:
+        success = True
+    elif exact:
+        success = actual == expected
+    else:
+        success = not (expected - actual)
+    return _outcome(expectation, success=success, observed_value=sorted(map(str, actual)))
+
+
+# -- SQL only ------------------------------------------------------------------------------------
+
+#: Core types GE 1.24 registers but cannot run on a pandas batch (SQL LIKE patterns, queries,
+#: other tables). They fail the way GE reports them on pandas, without importing GE.
+SQL_ONLY = frozenset(
+    {
+        "expect_column_values_to_match_like_pattern",
+        "expect_column_values_to_match_like_pattern_list",
+        "expect_column_values_to_not_match_like_pattern",
+        "expect_column_values_to_not_match_like_pattern_list",
+        "expect_query_results_to_match_comparison",
+        "expect_table_row_count_to_equal_other_table",
+    }
+)
+
+
+def _sql_only(df, expectation, kwargs, sample_size):
+    return _outcome(
+        expectation,
+        success=False,
+        exception_message=(
+            f"{expectation.type} runs only on SQL data sources, not on a pandas DataFrame"
+        ),
+    )
+
+
+for _type in sorted(SQL_ONLY):
+    register_fast_check(_type, (), needs_column=False)(_sql_only)

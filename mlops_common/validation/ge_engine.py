@@ -14,7 +14,80 @@ from mlops_common.errors import SuiteError
 from mlops_common.validation.result import GREAT_EXPECTATIONS, ExpectationOutcome
 from mlops_common.validation.suite import Expectation
 
-__all__ = ["check_known", "ge_batch", "get_context", "known_expectation", "run_ge", "to_outcome"]
+__all__ = [
+    "CORE_TYPES",
+    "check_known",
+    "ge_batch",
+    "get_context",
+    "known_expectation",
+    "run_ge",
+    "to_outcome",
+]
+
+#: The expectation types Great Expectations 1.24 registers itself (its core ``Expect*``
+#: classes), so recognising one needs no GE import; tests check this list against GE's registry.
+CORE_TYPES = frozenset(
+    {
+        "expect_column_distinct_values_to_be_in_set",
+        "expect_column_distinct_values_to_contain_set",
+        "expect_column_distinct_values_to_equal_set",
+        "expect_column_kl_divergence_to_be_less_than",
+        "expect_column_max_to_be_between",
+        "expect_column_mean_to_be_between",
+        "expect_column_median_to_be_between",
+        "expect_column_min_to_be_between",
+        "expect_column_most_common_value_to_be_in_set",
+        "expect_column_pair_values_a_to_be_greater_than_b",
+        "expect_column_pair_values_to_be_equal",
+        "expect_column_pair_values_to_be_in_set",
+        "expect_column_proportion_of_non_null_values_to_be_between",
+        "expect_column_proportion_of_unique_values_to_be_between",
+        "expect_column_quantile_values_to_be_between",
+        "expect_column_stdev_to_be_between",
+        "expect_column_sum_to_be_between",
+        "expect_column_to_exist",
+        "expect_column_type_to_be",
+        "expect_column_unique_value_count_to_be_between",
+        "expect_column_value_lengths_to_be_between",
+        "expect_column_value_lengths_to_equal",
+        "expect_column_value_z_scores_to_be_less_than",
+        "expect_column_values_to_be_between",
+        "expect_column_values_to_be_dateutil_parseable",
+        "expect_column_values_to_be_decreasing",
+        "expect_column_values_to_be_in_set",
+        "expect_column_values_to_be_in_type_list",
+        "expect_column_values_to_be_increasing",
+        "expect_column_values_to_be_json_parseable",
+        "expect_column_values_to_be_null",
+        "expect_column_values_to_be_of_type",
+        "expect_column_values_to_be_unique",
+        "expect_column_values_to_match_json_schema",
+        "expect_column_values_to_match_like_pattern",
+        "expect_column_values_to_match_like_pattern_list",
+        "expect_column_values_to_match_regex",
+        "expect_column_values_to_match_regex_list",
+        "expect_column_values_to_match_strftime_format",
+        "expect_column_values_to_not_be_in_set",
+        "expect_column_values_to_not_be_null",
+        "expect_column_values_to_not_be_outliers",
+        "expect_column_values_to_not_match_like_pattern",
+        "expect_column_values_to_not_match_like_pattern_list",
+        "expect_column_values_to_not_match_regex",
+        "expect_column_values_to_not_match_regex_list",
+        "expect_compound_columns_to_be_unique",
+        "expect_multicolumn_sum_to_equal",
+        "expect_multicolumn_values_to_be_equal",
+        "expect_query_results_to_match_comparison",
+        "expect_select_column_values_to_be_unique_within_record",
+        "expect_table_column_count_to_be_between",
+        "expect_table_column_count_to_equal",
+        "expect_table_columns_to_match_ordered_list",
+        "expect_table_columns_to_match_set",
+        "expect_table_row_count_to_be_between",
+        "expect_table_row_count_to_equal",
+        "expect_table_row_count_to_equal_other_table",
+    }
+)
 
 _SOURCE = "mlops_common_pandas"
 _ASSET = "dataframe"
@@ -46,7 +119,12 @@ def ge_batch(df: Any) -> Any:
 
 
 def known_expectation(type_: str) -> bool:
-    """Whether GE (core or a registered plugin) knows an expectation type."""
+    """Whether GE (core or a registered plugin) knows an expectation type.
+
+    Core types are recognised from :data:`CORE_TYPES`; only other names import GE (plugins).
+    """
+    if type_ in CORE_TYPES:
+        return True
     from great_expectations.expectations.registry import get_expectation_impl
 
     try:
