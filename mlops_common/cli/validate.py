@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -18,12 +19,20 @@ def validate(
     data: Annotated[Path, typer.Argument(help="CSV, Parquet or JSON-lines data file.")],
     output: Output = None,
     as_json: AsJson = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="List every expectation, not only failures.")
+    ] = False,
 ) -> None:
-    """Validate DATA against SUITE; exit 1 when any expectation fails."""
+    """Validate DATA against SUITE; exit 1 when any expectation fails.
+
+    Prints one verdict line and one line per failure (observed against expected, a sample of
+    offending values); --verbose adds the passing expectations, --json prints every field.
+    """
     from mlops_common.validation import validate as run_validation
 
     result = run_validation(data, suite)
-    emit(result, as_json=as_json, output=output)
+    shown = result.shown(verbose=verbose, terminal=sys.stdout.isatty())
+    emit(shown, as_json=as_json, output=output)
 
 
 COMMANDS = (validate,)

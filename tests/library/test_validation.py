@@ -276,19 +276,57 @@ def test_result_to_json_creates_parent_folders_and_is_plain_json(tmp_path):
     assert data["statistics"]["unsuccessful_expectations"] == 1
 
 
-def test_result_summary_lists_failures_first_and_exit_code_follows_the_verdict():
-    passing = {"type": "expect_column_to_exist", "kwargs": {"column": "id"}}
-    failing = {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "amount"}}
-    result = run_unmodified(frame(), suite_dict(passing, failing))
+PASSING = {"type": "expect_column_to_exist", "kwargs": {"column": "id"}}
+FAILING = {
+    "type": "expect_column_values_to_be_between",
+    "kwargs": {"column": "amount", "min_value": 0, "max_value": 50},
+}
+
+
+def test_summary_is_one_verdict_line_plus_each_failure_with_observed_against_expected():
+    result = run_unmodified(frame(), suite_dict(PASSING, FAILING))
     assert result.exit_code == 1
     assert [o.exit_code for o in result.results] == [0, 1]
-    lines = result.summary().splitlines()
-    assert lines == [
-        "suite orders on <DataFrame>: FAILED (1 of 2 expectations failed, 5 rows)",
-        "FAIL  expect_column_values_to_not_be_null  amount  1 unexpected",
-        "ok    expect_column_to_exist  id",
+    assert result.summary().splitlines() == [
+        "suite orders on <DataFrame>: FAILED, 1 of 2 expectations failed (5 rows)",
+        "FAIL  expect_column_values_to_be_between  amount: 1 unexpected (25.0%), e.g. 99; "
+        "expected min_value=0, max_value=50",
     ]
-    assert run_unmodified(frame(), suite_dict(passing)).exit_code == 0
+    assert run_unmodified(frame(), suite_dict(PASSING)).exit_code == 0
+
+
+def test_summary_on_a_terminal_counts_the_passes_and_verbose_lists_them():
+    result = run_unmodified(frame(), suite_dict(PASSING, FAILING))
+    terminal = result.shown(terminal=True).summary().splitlines()
+    assert terminal[-1] == "1 passed (2 fast); --verbose lists them, --json gives every field"
+    verbose = result.shown(verbose=True).summary().splitlines()
+    assert verbose[1].startswith("FAIL") and verbose[2] == "ok    expect_column_to_exist  id"
+    assert result.shown(verbose=True).to_dict() == result.to_dict()  # the JSON is unchanged
+
+
+def test_summary_samples_at_most_five_offending_values():
+    df = pd.DataFrame({"code": [f"x{i}" for i in range(30)]})
+    regex = {
+        "type": "expect_column_values_to_match_regex",
+        "kwargs": {"column": "code", "regex": "^A"},
+    }
+    line = run_unmodified(df, suite_dict(regex)).summary().splitlines()[1]
+    assert (
+        "30 unexpected (100.0%), e.g. 'x0', 'x1', 'x2', 'x3', 'x4', ...; expected regex='^A'"
+        in line
+    )
+
+
+def test_cli_prints_failures_only_and_every_row_with_verbose(tmp_path):
+    data, suite = tmp_path / "orders.csv", tmp_path / "suite.json"
+    frame().to_csv(data, index=False)
+    suite.write_text(json.dumps(suite_dict(PASSING, FAILING)))
+    quiet = CliRunner().invoke(app, ["validate", str(suite), str(data)])
+    assert quiet.exit_code == 1
+    assert len(quiet.stdout.splitlines()) == 2 and "expected min_value=0" in quiet.stdout
+    loud = CliRunner().invoke(app, ["validate", str(suite), str(data), "--verbose"])
+    assert loud.exit_code == 1
+    assert "ok    expect_column_to_exist  id" in loud.stdout.splitlines()
 
 
 def test_each_fast_check_is_declared_once():
