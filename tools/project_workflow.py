@@ -319,6 +319,8 @@ def drift(project: Path, env: dict[str, str]) -> tuple[int, dict[str, Any], Path
             "drift",
             "data/prepared/train.csv",
             "logs/predictions.jsonl",
+            "--params",
+            "params.yaml",
             "--output",
             str(report),
             "--html",

@@ -23,12 +23,37 @@ def drift(
         list[str] | None,
         typer.Option(help="Compare these columns as categories (e.g. int codes)."),
     ] = None,
-    psi_threshold: Annotated[
-        float, typer.Option(help="PSI above this marks a column drifted.")
-    ] = 0.2,
+    params: Annotated[
+        Path | None,
+        typer.Option(
+            dir_okay=False,
+            help="Read thresholds from the `drift:` section of this file (e.g. params.yaml); "
+            "flags override it, the library's defaults fill the rest.",
+        ),
+    ] = None,
+    min_rows: Annotated[
+        int | None,
+        typer.Option(help="Fewer current rows than this is 'insufficient data' (exit 0)."),
+    ] = None,
     p_value: Annotated[
-        float, typer.Option(help="KS / chi-square p-value below this marks drift.")
-    ] = 0.05,
+        float | None,
+        typer.Option(help="KS / chi-square p-value below this marks drift (small windows)."),
+    ] = None,
+    wasserstein_threshold: Annotated[
+        float | None,
+        typer.Option(help="Normed Wasserstein above this marks drift (large windows, numeric)."),
+    ] = None,
+    jensenshannon_threshold: Annotated[
+        float | None,
+        typer.Option(help="Jensen-Shannon distance above this marks drift (large, categorical)."),
+    ] = None,
+    drift_share: Annotated[
+        float | None,
+        typer.Option(help="The data drifts when at least this share of columns drifted."),
+    ] = None,
+    psi_threshold: Annotated[
+        float | None, typer.Option(help="PSI above this marks drift where the test is psi.")
+    ] = None,
     output: Output = None,
     html: Annotated[
         Path | None,
@@ -36,10 +61,22 @@ def drift(
     ] = None,
     as_json: AsJson = False,
 ) -> None:
-    """Detect drift of CURRENT against REFERENCE; exit 1 when drift is detected."""
+    """Detect drift of CURRENT against REFERENCE.
+
+    Exit 1 when the data drifted (at least drift_share of the columns); 0 when it did not or
+    when the window has fewer than min_rows rows ("insufficient data", see `verdict` in --json).
+    """
     from mlops_common.monitoring import DriftConfig, detect_drift
 
-    config = DriftConfig(psi_threshold=psi_threshold, p_value=p_value)
+    config = DriftConfig.from_params(
+        params,
+        min_rows=min_rows,
+        p_value=p_value,
+        wasserstein_threshold=wasserstein_threshold,
+        jensenshannon_threshold=jensenshannon_threshold,
+        drift_share=drift_share,
+        psi_threshold=psi_threshold,
+    )
     report = detect_drift(
         reference, current, columns=columns or None, categorical=categorical, config=config
     )

@@ -1,8 +1,10 @@
 """Drift of current data (e.g. the prediction log) against the training baseline.
 
-Per column: PSI over reference-quantile bins (numeric) or categories (categorical), the
-two-sample KS test (numeric, as ``scipy.stats.ks_2samp``) or a chi-square test (categorical),
-and the shift of the missing-value share; an overall verdict; a self-contained HTML report.
+Per column, the test chosen by the size of the current window: KS (numeric, as
+``scipy.stats.ks_2samp``) or chi-square (categorical) p-values for small windows, the normed
+Wasserstein or Jensen-Shannon distance for large ones; PSI over reference-quantile bins is always
+reported, and the missing-value share is compared. A dataset verdict (share of drifted columns,
+or "insufficient data" below ``min_rows``); a self-contained HTML report.
 The statistics are pure functions in :mod:`mlops_common.monitoring.stats`; :mod:`.drift` applies
 them to columns and thresholds; :mod:`.report` draws the HTML. numpy, pandas and scipy are
 imported only when :func:`detect_drift` runs.
@@ -20,9 +22,11 @@ from mlops_common.monitoring.drift import ColumnDrift, DriftConfig, DriftReport,
 from mlops_common.monitoring.report import render_html
 from mlops_common.monitoring.stats import (
     chi2_from_counts,
+    jensenshannon_from_counts,
     ks_2samp_sorted,
     psi_from_counts,
     quantile_bins,
+    wasserstein_sorted,
 )
 
 __all__ = [
@@ -31,8 +35,10 @@ __all__ = [
     "DriftReport",
     "chi2_from_counts",
     "detect_drift",
+    "jensenshannon_from_counts",
     "ks_2samp_sorted",
     "psi_from_counts",
     "quantile_bins",
     "render_html",
+    "wasserstein_sorted",
 ]

@@ -30,6 +30,10 @@ __all__ = [
     "MAX_LISTED_UNSEEN",
     "MAX_PLOT_CATEGORIES",
     "OTHER",
+    "TESTS",
+    "VERDICT_DRIFT",
+    "VERDICT_INSUFFICIENT",
+    "VERDICT_NO_DRIFT",
     "ColumnDrift",
     "DriftConfig",
     "DriftReport",
@@ -42,46 +46,107 @@ MAX_PLOT_CATEGORIES = 30
 MAX_LISTED_UNSEEN = 20
 
 
+#: The per-column tests: which kind of column each applies to, and whether it is a p-value test
+#: (drift when the p-value falls *below* the threshold) or a distance (drift *above* it).
+TESTS: dict[str, tuple[str, bool]] = {
+    "ks": ("numeric", True),
+    "wasserstein": ("numeric", False),
+    "chi2": ("categorical", True),
+    "jensenshannon": ("categorical", False),
+    "psi": ("any", False),
+}
+VERDICT_DRIFT, VERDICT_NO_DRIFT, VERDICT_INSUFFICIENT = "drift", "no drift", "insufficient data"
+
+
 @dataclass(frozen=True)
 class DriftConfig:
-    """Thresholds of the drift verdicts.
+    """Thresholds of the drift verdicts: the library's defaults, held here once.
 
-    A column drifts when any of: PSI > ``psi_threshold``; the KS (numeric) or chi-square
-    (categorical) p-value < ``p_value``; ``|missing share delta|`` > ``missing_share_threshold``.
-    The data drifts when the share of drifted columns is >= ``drift_share`` (and at least one
-    column drifted). ``n_jobs`` columns are computed at once (default: CPU count, at most 4).
+    **Which test decides a column** depends on the size of the *current* window (the reference
+    is always large), as in Evidently's defaults: with more than ``large_sample`` non-missing
+    current values, numeric columns use the Wasserstein distance divided by the reference
+    standard deviation (drift when > ``wasserstein_threshold``) and categorical columns the
+    Jensen-Shannon distance (> ``jensenshannon_threshold``): effect sizes, which do not call a
+    negligible shift "significant" just because the window is big. Smaller windows use the KS
+    (numeric) or chi-square (categorical) p-value (drift when < ``p_value``), reported beside an
+    effect size (the KS statistic and normed Wasserstein; the Jensen-Shannon distance). PSI is
+    always reported; it decides only where ``per_column`` asks for ``test: psi``
+    (``psi_threshold``). A column also drifts when its missing share moves by more than
+    ``missing_share_threshold``.
 
-    >>> DriftConfig(psi_threshold=0.1).bins
-    10
+    ``per_column`` overrides the test and/or threshold of named columns:
+    ``{"age": {"test": "psi", "threshold": 0.1}, "plan": {"threshold": 0.2}}``.
+
+    **Dataset verdict**: fewer than ``min_rows`` current rows is *insufficient data* (never
+    drift, exit 0); otherwise the data drifts when the share of drifted columns is
+    >= ``drift_share``. ``n_jobs`` columns are computed at once (default: CPU count, at most 4).
+
+    >>> DriftConfig(min_rows=50).large_sample
+    1000
     """
 
-    psi_threshold: float = 0.2
     p_value: float = 0.05
+    wasserstein_threshold: float = 0.1
+    jensenshannon_threshold: float = 0.1
+    psi_threshold: float = 0.2
+    large_sample: int = 1000
+    min_rows: int = 100
     missing_share_threshold: float = 0.1
-    bins: int = 10
     drift_share: float = 0.5
+    bins: int = 10
     epsilon: float = 1e-4
     ks_method: str = "auto"
     n_jobs: int | None = None
+    per_column: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         checks = [
             (self.psi_threshold >= 0, "psi_threshold must be >= 0"),
             (0 < self.p_value < 1, "p_value must be between 0 and 1"),
+            (self.wasserstein_threshold >= 0, "wasserstein_threshold must be >= 0"),
+            (self.jensenshannon_threshold >= 0, "jensenshannon_threshold must be >= 0"),
+            (_is_int(self.large_sample) and self.large_sample >= 1, "large_sample must be >= 1"),
+            (_is_int(self.min_rows) and self.min_rows >= 1, "min_rows must be an integer >= 1"),
             (0 <= self.missing_share_threshold <= 1, "missing_share_threshold must be in [0, 1]"),
-            (isinstance(self.bins, int) and self.bins >= 2, "bins must be an integer >= 2"),
+            (_is_int(self.bins) and self.bins >= 2, "bins must be an integer >= 2"),
             (0 < self.drift_share <= 1, "drift_share must be in (0, 1]"),
             (0 < self.epsilon < 1, "epsilon must be between 0 and 1"),
             (self.ks_method in ("auto", "exact", "asymp"), "ks_method must be auto/exact/asymp"),
             (self.n_jobs is None or self.n_jobs >= 1, "n_jobs must be >= 1 or None"),
+            (isinstance(self.per_column, dict), "per_column must map column names to settings"),
         ]
         for ok, message in checks:
             if not ok:
                 raise ConfigError(f"DriftConfig: {message} (fix the `drift` section of params)")
+        for name, override in self.per_column.items():
+            if not isinstance(override, dict) or not set(override) <= {"test", "threshold"}:
+                raise ConfigError(
+                    f"DriftConfig: per_column[{name!r}] must be a mapping with `test` and/or "
+                    f"`threshold`, got {override!r} (fix the `drift` section of params)"
+                )
+            test = override.get("test")
+            if test is not None and test not in TESTS:
+                raise ConfigError(
+                    f"DriftConfig: per_column[{name!r}] test {test!r} is not one of "
+                    f"{sorted(TESTS)} (fix the `drift` section of params)"
+                )
+            threshold = override.get("threshold")
+            if threshold is not None and not (
+                isinstance(threshold, (int, float)) and threshold >= 0
+            ):
+                raise ConfigError(
+                    f"DriftConfig: per_column[{name!r}] threshold must be a number >= 0, got "
+                    f"{threshold!r} (fix the `drift` section of params)"
+                )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> DriftConfig:
-        """Build from the ``drift`` section of ``params.yaml``; unknown keys are an error."""
+        """Build from the ``drift`` section of ``params.yaml``; unknown keys are an error.
+
+        >>> config = DriftConfig.from_dict({"min_rows": 500, "per_column": {"x": {"test": "psi"}}})
+        >>> config.min_rows
+        500
+        """
         data = dict(data or {})
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
@@ -89,33 +154,116 @@ class DriftConfig:
             raise ConfigError(
                 f"drift params: unknown keys {unknown}; expected some of {sorted(known)}"
             )
+        if data.get("per_column") is None:
+            data.pop("per_column", None)
         return cls(**data)
+
+    @classmethod
+    def from_params(
+        cls, path: str | os.PathLike[str] | None = None, **overrides: Any
+    ) -> DriftConfig:
+        """The ``drift:`` section of a params file (if given), then ``overrides`` that are not
+        None (command-line flags) on top: one source of thresholds for nox, CI and the CLI.
+
+        >>> DriftConfig.from_params(None, p_value=0.01, min_rows=None).p_value
+        0.01
+        """
+        data: dict[str, Any] = {}
+        if path is not None:
+            import yaml
+
+            source = Path(path)
+            try:
+                loaded = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+            except FileNotFoundError:
+                raise InputError(
+                    f"{source}: params file not found; pass an existing file"
+                ) from None
+            except yaml.YAMLError as error:
+                raise InputError(f"{source}: not valid YAML ({error}); fix the file") from None
+            if not isinstance(loaded, dict):
+                raise InputError(f"{source}: expected a mapping with a `drift:` section")
+            section = loaded.get("drift") or {}
+            if not isinstance(section, dict):
+                raise ConfigError(f"{source}: `drift:` must be a mapping of thresholds")
+            data.update(section)
+        data.update({key: value for key, value in overrides.items() if value is not None})
+        return cls.from_dict(data)
+
+    def test_for(self, name: str, kind: str, current_count: int) -> tuple[str, float]:
+        """The test that decides column ``name`` and its threshold, for ``current_count``
+        non-missing current values.
+
+        >>> config = DriftConfig()
+        >>> config.test_for("age", "numeric", 500), config.test_for("age", "numeric", 5000)
+        (('ks', 0.05), ('wasserstein', 0.1))
+        """
+        override = self.per_column.get(name, {})
+        test = override.get("test")
+        if test is None:
+            large = current_count > self.large_sample
+            if kind == "numeric":
+                test = "wasserstein" if large else "ks"
+            else:
+                test = "jensenshannon" if large else "chi2"
+        applies_to = TESTS[test][0]
+        if applies_to not in ("any", kind):
+            raise ConfigError(
+                f"drift params: per_column[{name!r}] test {test!r} applies to {applies_to} "
+                f"columns, but {name!r} is {kind}; choose one of "
+                f"{sorted(t for t, (k, _) in TESTS.items() if k in ('any', kind))}"
+            )
+        default = {
+            "ks": self.p_value,
+            "chi2": self.p_value,
+            "wasserstein": self.wasserstein_threshold,
+            "jensenshannon": self.jensenshannon_threshold,
+            "psi": self.psi_threshold,
+        }[test]
+        threshold = override.get("threshold")
+        return test, float(default if threshold is None else threshold)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 @dataclass
 class ColumnDrift(Result):
     """Statistics, verdict and plot data of one column.
 
+    ``test`` is the test that decided the column (see :class:`DriftConfig`), ``statistic`` its
+    value and ``threshold`` the bound it was held to; ``p_value`` is set for the p-value tests
+    (KS, chi-square), always beside effect sizes: ``ks_statistic`` and ``wasserstein`` (normed by
+    the reference standard deviation) for numeric columns, ``jensenshannon`` for categorical
+    ones (Cramér's V is left out: against a large reference it shrinks with the window size).
+    ``psi`` is always reported. ``insufficient`` marks a column with fewer
+    than ``min_rows`` non-missing current values: no test decides it.
     ``bins``/``reference_shares``/``current_shares`` are the bin labels and shares (without
     epsilon smoothing) that the HTML report plots; ``edges`` are the numeric inner bin edges.
     """
 
     name: str
     kind: str  # "numeric" or "categorical"
+    test: str | None  # a key of TESTS; None when no test could decide
+    statistic: float | None
+    threshold: float | None
+    p_value: float | None
     psi: float | None
     ks_statistic: float | None
+    wasserstein: float | None
     chi2_statistic: float | None
-    p_value: float | None
-    test: str | None  # "ks" or "chi2"; None when a side has no value to test
+    jensenshannon: float | None
     reference_count: int  # non-missing values
     current_count: int
     reference_missing_share: float
     current_missing_share: float
     missing_share_delta: float
     drifted: bool
+    insufficient: bool
     reasons: list[str]
     bins: list[str]
     reference_shares: list[float]
@@ -123,21 +271,36 @@ class ColumnDrift(Result):
     edges: list[float] | None = None
     unseen_categories: list[str] = field(default_factory=list)
 
+    @property
+    def effect_size(self) -> float | None:
+        """The distance of the column's kind: normed Wasserstein or Jensen-Shannon."""
+        return self.wasserstein if self.kind == "numeric" else self.jensenshannon
+
     def to_dict(self) -> dict[str, Any]:
         return _finite(asdict(self))
 
     def summary(self) -> str:
-        """One line: verdict, name, kind, PSI, p-value, missing-share delta and reasons.
+        """One line: verdict, name, kind, deciding test, effect sizes, PSI, missing delta, reasons.
 
         >>> import pandas as pd
-        >>> report = detect_drift(pd.DataFrame({"x": range(100)}), pd.DataFrame({"x": range(100)}))
-        >>> report.column("x").summary()
-        'ok     x  numeric  psi 0.0000  p 1  missing +0.000'
+        >>> same = pd.DataFrame({"x": range(100)})
+        >>> detect_drift(same, same).column("x").summary()
+        'ok     x  numeric  ks p 1 (D 0, W 0)  psi 0.0000  missing +0.000'
         """
+        status = "DRIFT" if self.drifted else ("n/a" if self.insufficient else "ok")
+        if self.test is None:
+            decided = "no test"
+        elif self.p_value is not None:
+            if self.kind == "numeric":
+                sizes = f"D {_fmt(self.ks_statistic)}, W {_fmt(self.wasserstein)}"
+            else:
+                sizes = f"JS {_fmt(self.jensenshannon)}"
+            decided = f"{self.test} p {self.p_value:.4g} ({sizes})"
+        else:
+            decided = f"{self.test} {_fmt(self.statistic)}"
         psi = "psi -" if self.psi is None else f"psi {self.psi:.4f}"
-        p_value = "p -" if self.p_value is None else f"p {self.p_value:.4g}"
         line = (
-            f"{'DRIFT' if self.drifted else 'ok':<5}  {self.name}  {self.kind}  {psi}  {p_value}"
+            f"{status:<5}  {self.name}  {self.kind}  {decided}  {psi}"
             f"  missing {self.missing_share_delta:+.3f}"
         )
         return f"{line}  {'; '.join(self.reasons)}" if self.reasons else line
@@ -158,6 +321,7 @@ class DriftReport(Result):
 
     drift_detected: bool
     drifted_share: float
+    insufficient_data: bool
     columns: list[ColumnDrift]
     ignored_columns: dict[str, str]
     reference_source: str
@@ -165,6 +329,13 @@ class DriftReport(Result):
     reference_rows: int
     current_rows: int
     config: DriftConfig
+
+    @property
+    def verdict(self) -> str:
+        """``"drift"``, ``"no drift"`` or ``"insufficient data"`` (fewer than ``min_rows``)."""
+        if self.insufficient_data:
+            return VERDICT_INSUFFICIENT
+        return VERDICT_DRIFT if self.drift_detected else VERDICT_NO_DRIFT
 
     @property
     def drifted_columns(self) -> list[str]:
@@ -179,7 +350,8 @@ class DriftReport(Result):
 
     def to_dict(self) -> dict[str, Any]:
         """The verdict first, then sources, config and the columns (strict JSON: no NaN)."""
-        keys = ["drift_detected", "drifted_share", "drifted_columns", "reference_source"]
+        keys = ["verdict", "drift_detected", "drifted_share", "drifted_columns"]
+        keys += ["reference_source"]
         keys += ["current_source", "reference_rows", "current_rows", "config", "ignored_columns"]
         return {key: to_jsonable(getattr(self, key)) for key in [*keys, "columns"]}
 
@@ -190,14 +362,21 @@ class DriftReport(Result):
         >>> ref = pd.DataFrame({"x": range(100)})
         >>> print(detect_drift(ref, ref.assign(x=ref.x + 50)).summary())  # doctest: +ELLIPSIS
         drift of current DataFrame against reference DataFrame: drift detected (1 of 1 columns ...)
-        DRIFT  x  numeric  psi 4.3463  p 1.002e-11  missing +0.000  PSI 4.346 > 0.2; KS ...
+        DRIFT  x  numeric  ks p 1.002e-11 (D 0.5, W 1.732)  psi 4.3463  missing +0.000  KS ...
         """
-        verdict = "drift detected" if self.drift_detected else "no drift"
-        lines = [
-            f"drift of {self.current_source} against {self.reference_source}: {verdict} "
-            f"({len(self.drifted_columns)} of {len(self.columns)} columns drifted, "
-            f"threshold {self.config.drift_share:.0%})"
-        ]
+        head = f"drift of {self.current_source} against {self.reference_source}: "
+        if self.insufficient_data:
+            head += (
+                f"insufficient data ({self.current_rows} current rows < min_rows "
+                f"{self.config.min_rows}; no verdict)"
+            )
+        else:
+            verdict = "drift detected" if self.drift_detected else "no drift"
+            head += (
+                f"{verdict} ({len(self.drifted_columns)} of {len(self.columns)} columns drifted, "
+                f"threshold {self.config.drift_share:.0%})"
+            )
+        lines = [head]
         ordered = sorted(self.columns, key=lambda column: not column.drifted)
         lines += [column.summary() for column in ordered]
         if self.ignored_columns:
@@ -207,7 +386,7 @@ class DriftReport(Result):
 
     @property
     def exit_code(self) -> int:
-        """1 when drift is detected, else 0."""
+        """1 when drift is detected, else 0 (also for insufficient data)."""
         return EXIT_NEGATIVE if self.drift_detected else EXIT_OK
 
     def write_html(self, path: str | os.PathLike[str], *, title: str = "Data drift report") -> Path:
@@ -272,6 +451,12 @@ def detect_drift(
     def cur_col(name: str) -> pd.Series:
         return cur_frame[cur_label[name]]
 
+    unknown = sorted(set(config.per_column) - set(selected))
+    if unknown:
+        raise InputError(
+            f"drift params: per_column names {unknown} that are not among the compared columns "
+            f"{selected}; check their spelling"
+        )
     plan: list[tuple[str, str]] = []
     for name in selected:
         kind = _kind(name, ref_col(name), cur_col(name), name in forced)
@@ -301,11 +486,17 @@ def detect_drift(
     else:
         results = [run(item) for item in plan]
 
+    insufficient = len(cur_frame) < config.min_rows
+    if insufficient:
+        # Too few rows for any verdict: report the statistics, flag nothing.
+        for column in results:
+            column.drifted, column.insufficient = False, True
     drifted = sum(column.drifted for column in results)
     share = drifted / len(results)
     return DriftReport(
         drift_detected=drifted > 0 and share >= config.drift_share,
         drifted_share=share,
+        insufficient_data=insufficient,
         columns=results,
         ignored_columns=ignored,
         reference_source=ref_source,
@@ -415,6 +606,8 @@ def _kind(name: str, ref: pd.Series, cur: pd.Series, forced_categorical: bool) -
 def _numeric_column(
     name: str, ref_series: pd.Series, cur_series: pd.Series, config: DriftConfig, source: str
 ) -> ColumnDrift:
+    import numpy as np
+
     ref, ref_missing = stats.sorted_finite(ref_series)
     cur, cur_missing = stats.sorted_finite(cur_series)
     if ref.size == 0:
@@ -424,14 +617,21 @@ def _numeric_column(
         )
     cuts, labels = stats.quantile_bins(ref, config.bins)
     ref_counts, cur_counts = stats.bin_counts(ref, cuts), stats.bin_counts(cur, cuts)
-    psi = statistic = p_value = None
+    test, threshold = config.test_for(name, "numeric", int(cur.size))
+    measured = _Measured(test=test, threshold=threshold)
     if cur.size:
-        psi = stats.psi_from_counts(ref_counts, cur_counts, config.epsilon)
-        statistic, p_value = stats.ks_2samp_sorted(ref, cur, config.ks_method)
+        measured.psi = stats.psi_from_counts(ref_counts, cur_counts, config.epsilon)
+        # Evidently's "normed" Wasserstein: in reference standard deviations (floored).
+        scale = max(float(np.std(ref)), 1e-3)
+        measured.wasserstein = stats.wasserstein_sorted(ref, cur) / scale
+        if test == "ks":
+            measured.ks_statistic, measured.p_value = stats.ks_2samp_sorted(
+                ref, cur, config.ks_method
+            )
+        else:
+            measured.ks_statistic = stats.ks_statistic_sorted(ref, cur)
     counts = _Counts(ref_counts, cur_counts, labels, len(ref_series), len(cur_series))
-    column = _verdict(
-        name, "numeric", config, psi, statistic, p_value, counts, ref_missing, cur_missing
-    )
+    column = _verdict(name, "numeric", config, measured, counts, ref_missing, cur_missing)
     column.edges = sorted({v for v, _ in cuts})
     return column
 
@@ -449,10 +649,15 @@ def _categorical_column(
             f"reference column {name!r} has only missing values; fix the baseline or leave the "
             "column out with columns=[...]"
         )
-    psi = statistic = p_value = None
+    test, threshold = config.test_for(name, "categorical", int(cur_counts.sum()))
+    measured = _Measured(test=test, threshold=threshold)
     if cur_counts.sum():
-        psi = stats.psi_from_counts(ref_counts, cur_counts, config.epsilon)
-        statistic, p_value = stats.chi2_from_counts(ref_counts, cur_counts)
+        measured.psi = stats.psi_from_counts(ref_counts, cur_counts, config.epsilon)
+        measured.jensenshannon = stats.jensenshannon_from_counts(ref_counts, cur_counts)
+        chi2, p_value = stats.chi2_from_counts(ref_counts, cur_counts)
+        measured.chi2_statistic = chi2
+        if test == "chi2":
+            measured.p_value = p_value
     labels = [*categories, stats.UNSEEN] if unseen else list(categories)
     if len(categories) > MAX_PLOT_CATEGORIES:
         # The plot folds the rarest reference categories into one <other> bar.
@@ -463,9 +668,7 @@ def _categorical_column(
         labels = [*categories[:keep], OTHER, *labels[last]]
     counts = _Counts(ref_counts, cur_counts, labels, len(ref_series), len(cur_series))
     ref_missing, cur_missing = int(ref_series.isna().sum()), int(cur_series.isna().sum())
-    column = _verdict(
-        name, "categorical", config, psi, statistic, p_value, counts, ref_missing, cur_missing
-    )
+    column = _verdict(name, "categorical", config, measured, counts, ref_missing, cur_missing)
     column.unseen_categories = unseen[:MAX_LISTED_UNSEEN]
     return column
 
@@ -484,55 +687,97 @@ class _Counts:
     current_rows: int
 
 
+@dataclass
+class _Measured:
+    """A column's statistics before the verdict (None where not measured)."""
+
+    test: str
+    threshold: float
+    psi: float | None = None
+    p_value: float | None = None
+    ks_statistic: float | None = None
+    wasserstein: float | None = None
+    chi2_statistic: float | None = None
+    jensenshannon: float | None = None
+
+    def deciding(self) -> float | None:
+        """The value of the deciding test."""
+        return {
+            "ks": self.p_value,
+            "chi2": self.p_value,
+            "wasserstein": self.wasserstein,
+            "jensenshannon": self.jensenshannon,
+            "psi": self.psi,
+        }[self.test]
+
+
+TEST_LABELS = {
+    "ks": "KS p-value",
+    "chi2": "chi-square p-value",
+    "wasserstein": "Wasserstein (normed)",
+    "jensenshannon": "Jensen-Shannon distance",
+    "psi": "PSI",
+}
+
+
 def _verdict(
     name: str,
     kind: str,
     config: DriftConfig,
-    psi: float | None,
-    statistic: float | None,
-    p_value: float | None,
+    m: _Measured,
     counts: _Counts,
     ref_missing: int,
     cur_missing: int,
 ) -> ColumnDrift:
     """Apply the thresholds of ``config`` to one column's measurements."""
-    test = ("ks" if kind == "numeric" else "chi2") if p_value is not None else None
     ref_missing_share = ref_missing / counts.reference_rows if counts.reference_rows else 0.0
     cur_missing_share = cur_missing / counts.current_rows if counts.current_rows else 0.0
     delta = cur_missing_share - ref_missing_share
+    ref_n, cur_n = int(counts.reference.sum()), int(counts.current.sum())
+    insufficient = 0 < cur_n < config.min_rows
+    value = m.deciding()
     reasons = []
-    if psi is None:
+    if cur_n == 0:
         reasons.append("no non-missing value in current")
-    elif psi > config.psi_threshold:
-        reasons.append(f"PSI {psi:.3f} > {config.psi_threshold:g}")
-    if p_value is not None and p_value < config.p_value:
-        label = "KS" if test == "ks" else "chi-square"
-        reasons.append(f"{label} p-value {p_value:.3g} < {config.p_value:g}")
+    elif not insufficient and value is not None:
+        p_test = TESTS[m.test][1]
+        if (value < m.threshold) if p_test else (value > m.threshold):
+            sign = "<" if p_test else ">"
+            reasons.append(f"{TEST_LABELS[m.test]} {value:.3g} {sign} {m.threshold:g}")
     if abs(delta) > config.missing_share_threshold:
         reasons.append(
             f"missing share {ref_missing_share:.1%} -> {cur_missing_share:.1%} "
             f"(delta {delta:+.1%}, threshold {config.missing_share_threshold:.1%})"
         )
-    ref_n, cur_n = int(counts.reference.sum()), int(counts.current.sum())
+    decided = cur_n > 0 and not insufficient
     return ColumnDrift(
         name=name,
         kind=kind,
-        psi=psi,
-        ks_statistic=statistic if kind == "numeric" else None,
-        chi2_statistic=statistic if kind == "categorical" else None,
-        p_value=p_value,
-        test=test,
+        test=m.test if decided else None,
+        statistic=value if decided else None,
+        threshold=m.threshold if decided else None,
+        p_value=m.p_value,
+        psi=m.psi,
+        ks_statistic=m.ks_statistic,
+        wasserstein=m.wasserstein,
+        chi2_statistic=m.chi2_statistic,
+        jensenshannon=m.jensenshannon,
         reference_count=ref_n,
         current_count=cur_n,
         reference_missing_share=ref_missing_share,
         current_missing_share=cur_missing_share,
         missing_share_delta=delta,
         drifted=bool(reasons),
+        insufficient=insufficient,
         reasons=reasons,
         bins=counts.labels,
         reference_shares=[int(c) / ref_n if ref_n else 0.0 for c in counts.reference],
         current_shares=[int(c) / cur_n if cur_n else 0.0 for c in counts.current],
     )
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
 
 
 def _finite(value: Any) -> Any:

@@ -96,23 +96,33 @@ def render_html(report: DriftReport, title: str = "Data drift report") -> str:
     """
     drifted = report.drifted_columns
     verdict_class = "drift" if report.drift_detected else "ok"
-    verdict = (
-        f"Drift detected: {len(drifted)} of {len(report.columns)} columns drifted "
-        f"({report.drifted_share:.0%} &ge; {report.config.drift_share:.0%})"
-        if report.drift_detected
-        else f"No drift: {len(drifted)} of {len(report.columns)} columns drifted "
-        f"({report.drifted_share:.0%}, threshold {report.config.drift_share:.0%})"
-    )
+    if report.insufficient_data:
+        verdict = (
+            f"Insufficient data: {report.current_rows:,} current rows, fewer than min_rows "
+            f"{report.config.min_rows:,}; no verdict"
+        )
+    elif report.drift_detected:
+        verdict = (
+            f"Drift detected: {len(drifted)} of {len(report.columns)} columns drifted "
+            f"({report.drifted_share:.0%} &ge; {report.config.drift_share:.0%})"
+        )
+    else:
+        verdict = (
+            f"No drift: {len(drifted)} of {len(report.columns)} columns drifted "
+            f"({report.drifted_share:.0%}, threshold {report.config.drift_share:.0%})"
+        )
     cfg = report.config
     rows = []
     for c in report.columns:
-        statistic = c.ks_statistic if c.kind == "numeric" else c.chi2_statistic
+        status = "DRIFT" if c.drifted else ("n/a" if c.insufficient else "ok")
         rows.append(
             f'<tr class="{"drift" if c.drifted else "ok"}">'
-            f"<td>{'DRIFT' if c.drifted else 'ok'}</td><td>{escape(c.name)}</td>"
-            f"<td>{c.kind}</td><td class='num'>{_fmt(c.psi, '.4f')}</td>"
-            f"<td>{escape(c.test or '')}</td><td class='num'>{_fmt(statistic, '.4g')}</td>"
+            f"<td>{status}</td><td>{escape(c.name)}</td><td>{c.kind}</td>"
+            f"<td>{escape(c.test or '')}</td><td class='num'>{_fmt(c.statistic, '.4g')}</td>"
+            f"<td class='num'>{_fmt(c.threshold, 'g')}</td>"
             f"<td class='num'>{_fmt(c.p_value, '.3g')}</td>"
+            f"<td class='num'>{_fmt(c.effect_size, '.4g')}</td>"
+            f"<td class='num'>{_fmt(c.psi, '.4f')}</td>"
             f"<td class='num'>{c.reference_missing_share:.1%} &rarr; "
             f"{c.current_missing_share:.1%}</td>"
             f"<td>{escape('; '.join(c.reasons))}</td></tr>"
@@ -145,11 +155,16 @@ def render_html(report: DriftReport, title: str = "Data drift report") -> str:
 <p class="meta">Reference: {escape(report.reference_source)} ({report.reference_rows:,} rows)
 &middot; Current: {escape(report.current_source)} ({report.current_rows:,} rows)</p>
 <div class="verdict {verdict_class}">{verdict}</div>
-<p class="meta">A column drifts when PSI &gt; {cfg.psi_threshold:g}, the KS / chi-square p-value
-&lt; {cfg.p_value:g}, or its missing share moves by more than
-{cfg.missing_share_threshold:.0%}. PSI uses {cfg.bins} reference-quantile bins.</p>
-<table><thead><tr><th>status</th><th>column</th><th>kind</th><th>PSI</th><th>test</th>
-<th>statistic</th><th>p-value</th><th>missing</th><th>reasons</th></tr></thead>
+<p class="meta">Up to {cfg.large_sample:,} current values a column drifts when its KS
+(numeric) or chi-square (categorical) p-value is below {cfg.p_value:g}; above, when its
+Wasserstein distance in reference standard deviations exceeds {cfg.wasserstein_threshold:g}
+(numeric) or its Jensen-Shannon distance exceeds {cfg.jensenshannon_threshold:g}
+(categorical); also when its missing share moves by more than
+{cfg.missing_share_threshold:.0%}. Effect size: normed Wasserstein or Jensen-Shannon. PSI over
+{cfg.bins} reference-quantile bins is reported.</p>
+<table><thead><tr><th>status</th><th>column</th><th>kind</th><th>test</th><th>statistic</th>
+<th>threshold</th><th>p-value</th><th>effect size</th><th>PSI</th><th>missing</th><th>reasons</th>
+</tr></thead>
 <tbody>{"".join(rows)}</tbody></table>
 {f"<p class='meta'>Not compared:</p><ul class='meta'>{ignored}</ul>" if ignored else ""}
 <h2>Distributions</h2>

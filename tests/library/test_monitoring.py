@@ -16,6 +16,8 @@ from mlops_common.monitoring import stats as drift_stats
 from mlops_common.monitoring.stats import ks_2samp_sorted
 
 SERIAL = DriftConfig(n_jobs=1)
+# The p-value tests at every window size and no minimum: for comparisons with scipy.
+P_TESTS = DriftConfig(n_jobs=1, large_sample=10**9, min_rows=1)
 
 
 def reference_psi(ref: np.ndarray, cur: np.ndarray, bins: int = 10, eps: float = 1e-4) -> float:
@@ -77,7 +79,8 @@ def test_ks_statistic_and_p_value_equal_scipy_ks_2samp(n1, n2, ties):
     assert statistic == float(expected.statistic)
     assert p_value == float(expected.pvalue)
     # and through detect_drift, on unsorted frames
-    column = detect_drift(pd.DataFrame({"x": a}), pd.DataFrame({"x": b}), config=SERIAL).column("x")
+    report = detect_drift(pd.DataFrame({"x": a}), pd.DataFrame({"x": b}), config=P_TESTS)
+    column = report.column("x")
     assert (column.ks_statistic, column.p_value) == (statistic, p_value)
 
 
@@ -96,7 +99,9 @@ def test_ks_method_override_follows_scipy(method):
     a, b = rng.normal(0, 1, 400), rng.normal(0.2, 1, 300)
     expected = stats.ks_2samp(a, b, method=method)
     column = detect_drift(
-        pd.DataFrame({"x": a}), pd.DataFrame({"x": b}), config=DriftConfig(ks_method=method)
+        pd.DataFrame({"x": a}),
+        pd.DataFrame({"x": b}),
+        config=DriftConfig(ks_method=method, large_sample=10**9, min_rows=1),
     ).column("x")
     assert column.ks_statistic == float(expected.statistic)
     assert column.p_value == pytest.approx(float(expected.pvalue), rel=1e-12)
@@ -183,10 +188,20 @@ def test_shifted_distribution_reports_drift_with_reasons(frames):
     report = detect_drift(reference, shifted)
     assert report.drift_detected
     assert set(report.drifted_columns) == {"age", "income", "visits", "plan", "active"}
+    # 3000 current rows: the effect sizes decide, p-values are left out
     age = report.column("age")
-    assert any(reason.startswith("PSI") for reason in age.reasons)
-    assert any(reason.startswith("KS p-value") for reason in age.reasons)
-    assert any(r.startswith("chi-square p-value") for r in report.column("plan").reasons)
+    assert (age.test, age.p_value) == ("wasserstein", None)
+    assert any(reason.startswith("Wasserstein (normed)") for reason in age.reasons)
+    assert age.psi > 0.2 and age.ks_statistic > 0.1
+    plan = report.column("plan")
+    assert plan.test == "jensenshannon"
+    assert any(r.startswith("Jensen-Shannon distance") for r in plan.reasons)
+    # with the p-value tests the same columns drift, each p-value beside its effect size
+    small = detect_drift(reference, shifted, config=P_TESTS)
+    assert set(small.drifted_columns) == set(report.drifted_columns)
+    assert any(r.startswith("KS p-value") for r in small.column("age").reasons)
+    assert small.column("age").wasserstein == age.wasserstein
+    assert any(r.startswith("chi-square p-value") for r in small.column("plan").reasons)
 
 
 def test_overall_verdict_uses_share_of_drifted_columns(frames):
@@ -275,7 +290,7 @@ def test_nan_and_inf_count_as_missing_and_are_dropped_from_the_statistics():
 def test_current_column_with_only_missing_values_is_drifted_without_statistics():
     ref = pd.DataFrame({"x": [1.0, 2.0, 3.0], "c": ["a", "b", "a"]})
     cur = pd.DataFrame({"x": [None, None], "c": [None, None]})
-    report = detect_drift(ref, cur)
+    report = detect_drift(ref, cur, config=DriftConfig(min_rows=1))
     for name in ("x", "c"):
         column = report.column(name)
         assert column.psi is None and column.p_value is None
@@ -345,7 +360,7 @@ def test_report_follows_the_result_protocol(frames):
     drifted = len(moved.drifted_columns)
     assert all(line.startswith("DRIFT") for line in lines[1 : 1 + drifted])
     assert all(line.startswith("ok") for line in lines[1 + drifted : 6])
-    assert "PSI" in lines[1] and calm.summary().splitlines()[0].endswith(
+    assert "Wasserstein (normed)" in lines[1] and calm.summary().splitlines()[0].endswith(
         "no drift (0 of 5 columns drifted, threshold 50%)"
     )
 

@@ -90,10 +90,10 @@ def test_cli_exits_0_without_drift_and_prints_json(data_files):
 
 
 def test_cli_thresholds_change_the_verdict(data_files):
-    args = [str(data_files["reference"]), str(data_files["same"]), "--psi-threshold", "0.0"]
+    args = [str(data_files["reference"]), str(data_files["same"]), "--p-value", "0.9"]
     result = CliRunner().invoke(app, ["drift", *args, "-c", "tenure", "-c", "spend"])
     assert result.exit_code == 1, result.output
-    assert "PSI" in result.output
+    assert "KS p-value" in result.output
 
 
 def test_mlops_drift_on_missing_file_exits_2_with_one_line(data_files, tmp_path):
