@@ -30,7 +30,8 @@ def default_check_commands() -> list[list[str]]:
     return [
         [sys.executable, "-m", "ruff", "check", "."],
         [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"],
-        [sys.executable, "-m", "dvc", "status", "--quiet"],
+        # Not --quiet: with it DVC exits 1 whenever a stage is not up to date (a fresh clone).
+        [sys.executable, "-m", "dvc", "status"],
         PIPELINE_CHECK,
     ]
 
