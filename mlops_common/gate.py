@@ -15,11 +15,19 @@ For each metric (all keys optional, at least one of ``min``/``max``/``direction`
 
 - ``min`` / ``max``: absolute thresholds, inclusive (``accuracy >= 0.85``, ``rmse <= 60``).
 - ``direction``: ``higher`` or ``lower`` is better; compares the candidate with the current
-  champion. The candidate must beat the champion by at least ``margin`` in that direction:
-  ``candidate >= champion + margin`` (higher) or ``candidate <= champion - margin`` (lower),
-  within float rounding. With ``margin: 0`` (the default) a tie passes, so retraining on the same
-  data can replace the champion; with ``margin > 0`` a tie fails. The comparison is skipped (and
-  said so in the reasons) when there is no champion yet or the champion has no value for it.
+  champion. The candidate may not fall behind the champion by more than ``margin``:
+  ``candidate >= champion - margin`` (higher) or ``candidate <= champion + margin`` (lower),
+  within float rounding. ``margin: 0`` (the default) means "no worse than the champion". The
+  comparison is skipped (and said so in the reasons) when there is no champion yet or the
+  champion has no value for it.
+- Ties: a candidate equal to the champion on every compared metric keeps the champion (so each
+  ``dvc repro -f`` does not crown an identical copy). ``ties: promote`` at the gate level lets a
+  tie replace the champion instead::
+
+      gate:
+        ties: keep        # keep (default) or promote
+        metrics: ...
+
 - A metric named in the gate but missing (or NaN) in the candidate's metrics fails the gate.
 - A candidate whose data failed validation never passes, whatever its metrics.
 
@@ -55,6 +63,8 @@ CHAMPION = "champion"
 CHALLENGER = "challenger"
 
 _RULE_KEYS = ("min", "max", "direction", "margin")
+_GATE_KEYS = ("metrics", "ties")
+_TIES = ("keep", "promote")
 _DIRECTIONS = ("higher", "lower")
 
 
@@ -86,6 +96,7 @@ class GateConfig:
     """Per-metric promotion rules, usually ``GateConfig.from_dict(params["gate"])``."""
 
     metrics: dict[str, MetricRule] = field(default_factory=dict)
+    ties: str = "keep"
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> GateConfig:
@@ -98,19 +109,22 @@ class GateConfig:
             return cls()
         if not isinstance(data, Mapping):
             raise ConfigError(f"params.yaml gate: expected a mapping with `metrics`, got {data!r}")
-        unknown = sorted(set(data) - {"metrics"})
+        unknown = sorted(set(map(str, data)) - set(_GATE_KEYS))
         if unknown:
             raise ConfigError(
-                f"params.yaml gate: unknown key(s) {', '.join(map(str, unknown))}; "
-                f"only `metrics` is allowed"
+                f"params.yaml gate: unknown key(s) {', '.join(unknown)}; "
+                f"allowed: {', '.join(_GATE_KEYS)}"
             )
+        ties = data.get("ties", "keep")
+        if ties not in _TIES:
+            raise ConfigError(f"params.yaml gate.ties: {ties!r} is not `keep` or `promote`")
         metrics = data.get("metrics") or {}
         if not isinstance(metrics, Mapping):
             raise ConfigError("params.yaml gate.metrics: expected a mapping of metric -> rule")
         rules = {}
         for name, raw in metrics.items():
             rules[str(name)] = cls._rule(str(name), raw)
-        return cls(metrics=rules)
+        return cls(metrics=rules, ties=ties)
 
     @staticmethod
     def _rule(name: str, raw: Any) -> MetricRule:
@@ -139,7 +153,8 @@ class GateConfig:
         return MetricRule(name=name, min=low, max=high, direction=direction, margin=margin)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"metrics": {name: rule.to_dict() for name, rule in self.metrics.items()}}
+        metrics = {name: rule.to_dict() for name, rule in self.metrics.items()}
+        return {"metrics": metrics, "ties": self.ties}
 
 
 # -------------------------------------------------------------------------------- gate decision
@@ -150,7 +165,7 @@ class GateCheck:
     """One comparison the gate made; ``passed`` is None when it was skipped."""
 
     metric: str
-    kind: str  # "min", "max", "champion", "validation", "present"
+    kind: str  # "min", "max", "champion", "tie", "validation", "present"
     passed: bool | None
     message: str
 
@@ -259,6 +274,17 @@ def evaluate_gate(
             )
         if rule.direction is not None:
             checks.append(_champion_check(name, value, rule, champion))
+    compared = [check for check in checks if check.kind == "champion" and check.passed is not None]
+    tie = compared and all(_tied(check.metric, candidate, champion) for check in compared)
+    if tie and config.ties == "keep":
+        checks.append(
+            GateCheck(
+                "",
+                "tie",
+                False,
+                "ties the champion on every compared metric: champion kept (gate.ties: keep)",
+            )
+        )
     if not config.metrics and validation_passed:
         checks.append(
             GateCheck("", "present", None, "gate has no metric rules: nothing to compare")
@@ -279,6 +305,10 @@ def evaluate_gate(
     )
 
 
+def _tied(name: str, candidate: Mapping[str, Any], champion: Mapping[str, Any] | None) -> bool:
+    return champion is not None and _close(float(candidate[name]), float(champion[name]))
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -294,14 +324,16 @@ def _champion_check(
             name, "champion", None, f"{name}: champion has no value, comparison skipped"
         )
     reference = float(reference)
-    gain = value - reference if rule.direction == "higher" else reference - value
-    ok = gain >= rule.margin or _close(gain, rule.margin)
+    # How far the candidate falls behind the champion (negative when it is better).
+    behind = reference - value if rule.direction == "higher" else value - reference
+    ok = behind <= rule.margin or _close(behind, rule.margin)
     better = "higher" if rule.direction == "higher" else "lower"
-    need = f"by at least {_fmt(rule.margin)}" if rule.margin else "or equal"
-    verdict = "beats" if ok else "does not beat"
+    allowed = f"may fall behind by {_fmt(rule.margin)}" if rule.margin else "may not fall behind"
+    verdict = "keeps up with" if ok else "falls behind"
     return GateCheck(
         name,
         "champion",
         ok,
-        f"{name} {_fmt(value)} {verdict} champion {_fmt(reference)} ({better} is better, {need})",
+        f"{name} {_fmt(value)} {verdict} champion {_fmt(reference)} ({better} is better, "
+        f"{allowed})",
     )

@@ -41,6 +41,7 @@ from mlops_common.gate import (  # noqa: F401
     MetricRule,
     evaluate_gate,
 )
+from mlops_common.gate_lock import gate_lock, retry_locked
 from mlops_common.results import Result
 
 __all__ = [
@@ -301,35 +302,41 @@ def promote(
     candidate = _version(client, model_name, version)
     if metrics is None:
         metrics = _version_metrics(client, candidate)
-    current = _alias_version(client, model_name, CHAMPION)
-    current_version = None if current is None else str(current.version)
-    champion_metrics = None
-    if current is not None and current_version != version:
-        champion_metrics = _version_metrics(client, current)
-    decision = evaluate_gate(metrics, champion_metrics, config, validation_passed=validation_passed)
-    decision.model_name = model_name
-    decision.version = version
-    decision.champion_version = current_version
-    decision.decided_by = _who()
-    decision.decided_at = _now()
+    with gate_lock(client, model_name) as lock:
+        # Read the champion under the lock: a concurrent promotion may just have moved it.
+        current = retry_locked(_alias_version, client, model_name, CHAMPION)
+        current_version = None if current is None else str(current.version)
+        champion_metrics = None
+        if current is not None and current_version != version:
+            champion_metrics = retry_locked(_version_metrics, client, current)
+        decision = evaluate_gate(
+            metrics, champion_metrics, config, validation_passed=validation_passed
+        )
+        decision.model_name = model_name
+        decision.version = version
+        decision.champion_version = current_version
+        decision.decided_by = _who()
+        decision.decided_at = _now()
 
-    client.set_registered_model_alias(model_name, CHALLENGER, version)
-    if decision.passed:
-        client.set_registered_model_alias(model_name, CHAMPION, version)
-        decision.promoted = True
-    audit = {
-        tags.GATE_DECISION: "promoted" if decision.promoted else "rejected",
-        tags.GATE_REASONS: _json(decision.reasons),
-        tags.GATE_BY: decision.decided_by,
-        tags.GATE_AT: decision.decided_at,
-        tags.GATE_CANDIDATE_METRICS: _json(decision.candidate_metrics),
-        tags.GATE_CHAMPION_METRICS: _json(decision.champion_metrics),
-        tags.GATE_CONFIG: _json(decision.gate),
-        tags.GATE_VALIDATION: str(validation_passed).lower(),
-        tags.GATE_PREVIOUS_CHAMPION: current_version or "",
-    }
-    for key, value in audit.items():
-        client.set_model_version_tag(model_name, version, key, value)
+        retry_locked(client.set_registered_model_alias, model_name, CHALLENGER, version)
+        if decision.passed:
+            lock.verify()
+            retry_locked(client.set_registered_model_alias, model_name, CHAMPION, version)
+            decision.promoted = True
+        audit = {
+            tags.GATE_DECISION: "promoted" if decision.promoted else "rejected",
+            tags.GATE_REASONS: _json(decision.reasons),
+            tags.GATE_BY: decision.decided_by,
+            tags.GATE_AT: decision.decided_at,
+            tags.GATE_CANDIDATE_METRICS: _json(decision.candidate_metrics),
+            tags.GATE_CHAMPION_METRICS: _json(decision.champion_metrics),
+            tags.GATE_CONFIG: _json(decision.gate),
+            tags.GATE_VALIDATION: str(validation_passed).lower(),
+        }
+        if decision.promoted:  # a refused candidate replaced nobody
+            audit[tags.GATE_PREVIOUS_CHAMPION] = current_version or ""
+        for key, value in audit.items():
+            retry_locked(client.set_model_version_tag, model_name, version, key, value)
     return decision
 
 
@@ -365,42 +372,46 @@ def rollback(
     """
     client = store.client(tracking_uri)
     _model(client, model_name)
-    current = _alias_version(client, model_name, CHAMPION)
-    current_version = None if current is None else str(current.version)
-    if to_version is None:
-        if current is None:
+    with gate_lock(client, model_name):
+        current = _alias_version(client, model_name, CHAMPION)
+        current_version = None if current is None else str(current.version)
+        if to_version is None:
+            if current is None:
+                raise RegistryError(
+                    f"model {model_name!r} has no {CHAMPION} to roll back; promote a version first "
+                    "or name one (`mlops rollback VERSION`)"
+                )
+            previous = (current.tags or {}).get(tags.GATE_PREVIOUS_CHAMPION, "")
+            if not previous:
+                raise RegistryError(
+                    f"model {model_name!r} v{current_version} has no previous champion recorded; "
+                    "name the version to roll back to (`mlops rollback VERSION`)"
+                )
+            to_version = previous
+        target_version = str(to_version)
+        target = _version(client, model_name, target_version)
+        if target_version == current_version:
             raise RegistryError(
-                f"model {model_name!r} has no {CHAMPION} to roll back; promote a version first "
-                "or name one (`mlops rollback VERSION`)"
+                f"model {model_name!r} v{target_version} is already {CHAMPION}; "
+                "nothing to roll back"
             )
-        previous = (current.tags or {}).get(tags.GATE_PREVIOUS_CHAMPION, "")
-        if not previous:
+        if (target.tags or {}).get(tags.GATE_VALIDATION) == "false":
             raise RegistryError(
-                f"model {model_name!r} v{current_version} has no previous champion recorded; "
-                "name the version to roll back to (`mlops rollback VERSION`)"
+                f"model {model_name!r} v{target_version} failed data validation and cannot be "
+                f"{CHAMPION}; choose another version"
             )
-        to_version = previous
-    target_version = str(to_version)
-    target = _version(client, model_name, target_version)
-    if target_version == current_version:
-        raise RegistryError(
-            f"model {model_name!r} v{target_version} is already {CHAMPION}; nothing to roll back"
+        result = RollbackResult(
+            model_name=model_name,
+            from_version=current_version,
+            to_version=target_version,
+            by=_who(),
+            at=_now(),
         )
-    if (target.tags or {}).get(tags.GATE_VALIDATION) == "false":
-        raise RegistryError(
-            f"model {model_name!r} v{target_version} failed data validation and cannot be "
-            f"{CHAMPION}; choose another version"
-        )
-    result = RollbackResult(
-        model_name=model_name,
-        from_version=current_version,
-        to_version=target_version,
-        by=_who(),
-        at=_now(),
-    )
-    client.set_registered_model_alias(model_name, CHAMPION, target_version)
-    record = _json(result.to_dict())
-    client.set_model_version_tag(model_name, target_version, tags.ROLLBACK, record)
-    if current_version is not None:
-        client.set_model_version_tag(model_name, current_version, tags.ROLLBACK_REPLACED, record)
+        client.set_registered_model_alias(model_name, CHAMPION, target_version)
+        record = _json(result.to_dict())
+        client.set_model_version_tag(model_name, target_version, tags.ROLLBACK, record)
+        if current_version is not None:
+            client.set_model_version_tag(
+                model_name, current_version, tags.ROLLBACK_REPLACED, record
+            )
     return result

@@ -22,6 +22,8 @@ __all__ = [
     "GATE_CHAMPION_METRICS",
     "GATE_CONFIG",
     "GATE_DECISION",
+    "GATE_LOCK_EXPIRES",
+    "GATE_LOCK_OWNER",
     "GATE_PREFIX",
     "GATE_PREVIOUS_CHAMPION",
     "GATE_REASONS",
@@ -67,4 +69,8 @@ GATE_CONFIG = GATE_PREFIX + "config"
 GATE_PREVIOUS_CHAMPION = GATE_PREFIX + "previous_champion"
 GATE_VALIDATION = GATE_PREFIX + "validation_passed"
 ROLLBACK = PREFIX + "rollback"
+
+# ---- registered-model tags of the gate's lease lock (mlops_common.gate_lock)
+GATE_LOCK_OWNER = PREFIX + "gate_lock.owner"  # host:pid:uuid of the holder
+GATE_LOCK_EXPIRES = PREFIX + "gate_lock.expires"  # epoch seconds
 ROLLBACK_REPLACED = ROLLBACK + ".replaced"

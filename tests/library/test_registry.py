@@ -164,7 +164,7 @@ def test_worse_candidate_stays_challenger_and_better_one_takes_over(
     )
     assert not worse.promoted
     assert worse.reasons == [
-        "accuracy 0.88 does not beat champion 0.9 (higher is better, or equal)"
+        "accuracy 0.88 falls behind champion 0.9 (higher is better, may not fall behind)"
     ]
     assert _alias(mlflow_store, model_name, CHAMPION) == first
     assert _alias(mlflow_store, model_name, CHALLENGER) == second
