@@ -8,7 +8,9 @@ says what was decided, why, by whom, when, on which metrics, under which gate, a
 was champion before, so :func:`rollback` can undo it.
 
 The gate's rules and its decision are pure and live in :mod:`mlops_common.gate` (the ``gate``
-section of ``params.yaml``); this module is the registry I/O around them.
+section of ``params.yaml``); this module is the registry I/O around them. Promotions and rollbacks
+hold the model's gate lock (:mod:`mlops_common.gate_lock`) and read the champion under it, so two
+concurrent promotions decide one after the other.
 
 >>> from mlops_common.gate import GateConfig
 >>> gate = GateConfig.from_dict({"metrics": {"accuracy": {"min": 0.8, "direction": "higher"}}})

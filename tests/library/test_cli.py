@@ -205,7 +205,9 @@ def test_promote_and_rollback_take_json_output_and_a_positional_version(
     name, (first, second) = registered
     params = tmp_path / "params.yaml"
     params.write_text(
-        "gate:\n  metrics:\n    accuracy: {min: 0.8, direction: higher}\n", encoding="utf-8"
+        # Both versions come from one run: equal metrics, so only `ties: promote` crowns the second.
+        "gate:\n  ties: promote\n  metrics:\n    accuracy: {min: 0.8, direction: higher}\n",
+        encoding="utf-8",
     )
     store = ["--model", name, "--tracking-uri", mlflow_store.tracking_uri]
     runner = CliRunner()
@@ -233,8 +235,10 @@ def test_deprecated_to_still_rolls_back_with_one_warning_line(registered, mlflow
     from mlops_common.registry import GateConfig, promote
 
     gate = GateConfig.from_dict({"metrics": {"accuracy": {"min": 0.8, "direction": "higher"}}})
-    for version in (first, second):
-        promote(name, version, {"accuracy": 0.9}, gate, validation_passed=True, tracking_uri=uri)
+    for version, accuracy in ((first, 0.9), (second, 0.91)):
+        promote(
+            name, version, {"accuracy": accuracy}, gate, validation_passed=True, tracking_uri=uri
+        )
 
     result = mlops("rollback", "--to", first, "--model", name, "--tracking-uri", uri)
     assert result.returncode == 0, result.stderr

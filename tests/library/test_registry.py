@@ -419,11 +419,11 @@ def test_cli_rollback_moves_champion_back(logged_run, mlflow_store, model_name):
 
     uri = mlflow_store.tracking_uri
     first, second = _register(logged_run, mlflow_store, model_name, count=2)
-    for version in (first, second):
+    for version, accuracy in ((first, 0.9), (second, 0.92)):
         promote(
             model_name,
             version,
-            {"accuracy": 0.9},
+            {"accuracy": accuracy},
             ACCURACY_GATE,
             validation_passed=True,
             tracking_uri=uri,
