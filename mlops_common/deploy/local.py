@@ -4,6 +4,11 @@ State lives in ``<project>/.mlops/deploy.json``: the running deployment (pid, po
 and the history of every version deployed, so ``rollback`` can serve the one before. The server's
 output goes to ``<project>/.mlops/serve.log``.
 
+Before it signals anything, ``stop`` (``mlops deploy down``) checks that the recorded pid is still
+the server it started: the same start time and command line as recorded at launch. A pid that
+the system has since reused for another program is left alone (the state is cleared and the
+status says so).
+
 >>> target = LocalTarget(model_name="churn-model-model", port=8123)  # doctest: +SKIP
 >>> target.deploy(alias="champion").endpoint  # doctest: +SKIP
 'http://127.0.0.1:8123'
@@ -84,7 +89,7 @@ class LocalTarget(DeployTarget):
             "model_name": current["model_name"],
             "model_version": current["version"],
         }
-        if not _alive(current["pid"]):
+        if not _is_our_server(current):
             return DeployStatus(
                 healthy=False,
                 state="stopped",
@@ -148,6 +153,7 @@ class LocalTarget(DeployTarget):
             "model_uri": model.uri,
             "alias": alias,
             "pid": process.pid,
+            "process": _identity(process.pid),
             "url": url,
             "port": self.port,
             "action": action,
@@ -169,7 +175,8 @@ class LocalTarget(DeployTarget):
         """Stop the running server, if any, and record that; returns what was running."""
         current = state.get("current")
         if current:
-            _terminate(current["pid"])
+            if _is_our_server(current):
+                _terminate(current["pid"])
             state["current"] = None
             self._save_state(state)
         return current
@@ -250,6 +257,37 @@ def _alive(pid: int) -> bool:
     except ChildProcessError:  # not our child: signal 0 said it lives
         return True
     return finished == 0
+
+
+def _identity(pid: int) -> dict[str, Any] | None:
+    """What tells this process apart from a later one that reuses its pid."""
+    import psutil
+
+    try:
+        process = psutil.Process(pid)
+        return {"create_time": process.create_time(), "cmdline": process.cmdline()}
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return None
+
+
+def _is_our_server(entry: dict[str, Any]) -> bool:
+    """Whether ``entry``'s pid is alive and still the ``mlops serve`` this target started.
+
+    State written before identities were recorded has none: then the command line must at
+    least be an ``mlops serve`` of this interpreter on the recorded port.
+    """
+    pid = entry.get("pid")
+    if not isinstance(pid, int) or pid <= 1 or not _alive(pid):
+        return False
+    now = _identity(pid)
+    if now is None:
+        return False
+    recorded = entry.get("process")
+    if isinstance(recorded, dict):
+        same_start = abs(float(recorded.get("create_time", 0)) - now["create_time"]) < 0.5
+        return same_start and recorded.get("cmdline") == now["cmdline"]
+    cmdline = now["cmdline"]
+    return _MLOPS in cmdline and "serve" in cmdline and str(entry.get("port")) in cmdline
 
 
 def _terminate(pid: int, grace: float = 10.0) -> None:

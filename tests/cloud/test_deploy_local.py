@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -94,3 +97,38 @@ def test_local_deploy_of_unknown_alias_names_model_and_alias(
 ):
     with pytest.raises(DeployError, match="'churn-model-model' has no alias 'staging'"):
         _target(local_registry, free_port(), tmp_path).deploy(alias="staging")
+
+
+def _bystander() -> subprocess.Popen[bytes]:
+    """An unrelated program in its own process group, as a reused pid would be."""
+    return subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(120)"], start_new_session=True
+    )
+
+
+@pytest.mark.parametrize("recorded", ["legacy", "other start time"])
+def test_local_stop_leaves_alone_a_pid_that_is_not_the_server_it_started(
+    local_registry: Registry, tmp_path: Path, recorded: str
+):
+    bystander = _bystander()
+    try:
+        import psutil
+
+        entry = {"model_name": "m", "version": "1", "url": "http://127.0.0.1:9", "port": 9}
+        entry["pid"] = bystander.pid
+        if recorded == "other start time":
+            cmdline = psutil.Process(bystander.pid).cmdline()
+            entry["process"] = {"create_time": time.time() - 3600, "cmdline": cmdline}
+        state = {"current": entry, "history": [entry]}
+        (tmp_path / "deploy.json").write_text(json.dumps(state), encoding="utf-8")
+        target = _target(local_registry, free_port(), tmp_path)
+        assert target.status().state == "stopped"
+        stopped = target.stop()
+        assert stopped.state == "not deployed"
+        time.sleep(0.5)
+        assert bystander.poll() is None, "deploy down signalled a process it did not start"
+        saved = json.loads((tmp_path / "deploy.json").read_text(encoding="utf-8"))
+        assert saved["current"] is None and saved["history"] == [entry]
+    finally:
+        bystander.kill()
+        bystander.wait(timeout=10)
