@@ -5,6 +5,7 @@ nox -s lint     ruff check + ruff format --check
 nox -s demo     render a demo client project and run its whole pipeline
 nox -s bench    benchmarks (ratios against the libraries users would otherwise call)
 nox -s docs     build the documentation site with --strict
+nox -s suites   regenerate template/expectations/*.json from the sample data (-- --check: stale?)
 """
 
 from __future__ import annotations
@@ -97,6 +98,63 @@ def bench(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def suites(session: nox.Session) -> None:
+    """Regenerate the template's expectation suites by profiling its sample data.
+
+    ``nox -s suites -- --check`` writes nothing and fails when a committed suite is stale.
+    """
+    install_library(session, "test")
+    session.run("python", str(Path(__file__)), "suites", *session.posargs)
+
+
+def _template_suites(check: bool) -> int:
+    """Profile each ml_task's sample (the template's own data.py and features.py) into
+    expectations/raw.json and expectations/prepared.json; with ``check``, compare instead."""
+    import sys
+    import types
+
+    import pandas as pd
+
+    from mlops_common.validation.profile import profile_suite, suite_json
+
+    package = ROOT / "template" / "src" / "{{package_name}}"
+    stale = []
+    for task in ("classification", "regression"):
+        sample = types.ModuleType("sample")
+        sample.__path__ = []
+        sys.modules["sample"] = sample
+        for module in ("data", "features"):
+            name = f"{{% if ml_task == '{task}' %}}data.py{{% endif %}}"
+            path = package / (name if module == "data" else "features.py")
+            # Their file names are Jinja conditions, so they are executed, not imported.
+            loaded = types.ModuleType(f"sample.{module}")
+            loaded.__package__ = "sample"
+            sys.modules[loaded.__name__] = loaded
+            exec(compile(path.read_text(encoding="utf-8"), str(path), "exec"), vars(loaded))
+        raw = sys.modules["sample.data"].load_raw_data()
+        train, test = sys.modules["sample.features"].prepare(raw, {})
+        prepared = profile_suite(
+            pd.concat([train, test], ignore_index=True),
+            "prepared",
+            row_range=(len(test) // 2, len(train) * 2),
+        )
+        for suite in (profile_suite(raw, "raw"), prepared):
+            target = ROOT / "template" / "expectations"
+            target /= f"{{% if ml_task == '{task}' %}}{suite.name}.json{{% endif %}}"
+            text = suite_json(suite)
+            if target.read_text(encoding="utf-8") != text if target.exists() else True:
+                stale.append(target.relative_to(ROOT))
+                if not check:
+                    target.write_text(text, encoding="utf-8")
+    for path in stale:
+        print(f"{'stale' if check else 'wrote'}: {path}")
+    if check and stale:
+        print("run `nox -s suites` and commit the result")
+        return 1
+    return 0
+
+
+@nox.session(python=PYTHON)
 def demo(session: nox.Session) -> None:
     """Render a demo client project into ./demo and run all of it (pipeline, tests, service, drift).
 
@@ -112,3 +170,10 @@ def demo(session: nox.Session) -> None:
         str(ROOT / "demo"),
         *session.posargs,
     )
+
+
+if __name__ == "__main__":  # `nox -s suites` runs this file inside its venv
+    import sys
+
+    if sys.argv[1:2] == ["suites"]:
+        raise SystemExit(_template_suites(check="--check" in sys.argv[2:]))
