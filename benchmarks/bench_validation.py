@@ -2,6 +2,12 @@
 
     python benchmarks/bench_validation.py            # 1M rows x 20 columns, ~60 expectations
     python benchmarks/bench_validation.py --rows 50000
+    python benchmarks/bench_validation.py --process --rows 100000   # whole processes, mixed types
+
+``--process`` times what a pipeline stage pays: a whole ``mlops validate SUITE DATA`` process
+against a whole plain-GE script (import, read the CSV, validate), with the suite above plus
+less common core types (value lengths, distinct values, unique proportions, quantiles, table
+columns, regex lists, column pairs, multicolumn sums).
 
 Times are wall-clock medians of in-process runs (GE's import is reported separately). Peak
 extra memory is tracemalloc's peak during one run, taken in a separate run because tracing
@@ -92,6 +98,111 @@ def make_suite(rows: int) -> dict[str, Any]:
     return {"name": "bench", "expectations": expectations}
 
 
+def mixed_suite(rows: int) -> dict[str, Any]:
+    """The common suite plus one of each less common core type a profiler or a person adds."""
+
+    def exp(kind: str, **kwargs: Any) -> dict[str, Any]:
+        return {"type": kind, "kwargs": kwargs}
+
+    suite = make_suite(rows)
+    suite["expectations"] = suite["expectations"] + [
+        exp("expect_column_value_lengths_to_be_between", column="code0", min_value=7, max_value=7),
+        exp("expect_column_distinct_values_to_be_in_set", column="c0", value_set=LEVELS),
+        exp("expect_column_distinct_values_to_equal_set", column="c1", value_set=LEVELS),
+        exp("expect_column_proportion_of_unique_values_to_be_between", column="id", min_value=1),
+        exp("expect_column_unique_value_count_to_be_between", column="c2", max_value=5),
+        exp(
+            "expect_column_quantile_values_to_be_between",
+            column="f0",
+            quantile_ranges={
+                "quantiles": [0.05, 0.5, 0.95],
+                "value_ranges": [[60, 90], [95, 105], [110, 140]],
+            },
+        ),
+        exp("expect_table_columns_to_match_set", column_set=list(make_frame(1).columns)),
+        exp(
+            "expect_column_values_to_match_regex_list", column="code1", regex_list=[r"^K1", r"\d$"]
+        ),
+        exp(
+            "expect_column_pair_values_a_to_be_greater_than_b",
+            column_A="n0",
+            column_B="n1",
+            mostly=0.4,
+        ),
+        exp("expect_multicolumn_sum_to_equal", column_list=["n0", "n1"], sum_total=999, mostly=0.0),
+        exp(
+            "expect_column_most_common_value_to_be_in_set",
+            column="c3",
+            value_set=LEVELS,
+            ties_okay=True,
+        ),
+        exp("expect_column_values_to_not_be_outliers", column="f1", mostly=0.9),
+    ]
+    return suite
+
+
+GE_SCRIPT = """
+import json, sys
+import great_expectations as gx
+import pandas as pd
+from great_expectations.data_context.types.base import ProgressBarsConfig
+from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+suite_path, data_path = sys.argv[1:3]
+raw = json.load(open(suite_path))
+df = pd.read_csv(data_path)
+context = gx.get_context(mode="ephemeral")
+context.variables.progress_bars = ProgressBarsConfig(globally=False)
+batch = (
+    context.data_sources.add_pandas("p").add_dataframe_asset("a")
+    .add_batch_definition_whole_dataframe("all").get_batch(batch_parameters={"dataframe": df})
+)
+suite = gx.ExpectationSuite(name=raw["name"])
+for item in raw["expectations"]:
+    config = ExpectationConfiguration(type=item["type"], kwargs=item["kwargs"])
+    suite.add_expectation_configuration(config)
+result = batch.validate(suite, result_format="SUMMARY")
+sys.exit(0 if result.success else 1)
+"""
+
+
+def whole_processes(rows: int, repeat: int) -> None:
+    import json
+    import shutil
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    folder = Path(tempfile.mkdtemp(prefix="bench_validation_"))
+    data, suite_path = folder / "data.csv", folder / "suite.json"
+    make_frame(rows).to_csv(data, index=False)
+    suite = mixed_suite(rows)
+    suite_path.write_text(json.dumps(suite))
+    mlops = shutil.which("mlops") or str(Path(sys.executable).parent / "mlops")
+    commands = {
+        "mlops validate": [mlops, "validate", str(suite_path), str(data)],
+        "plain GE script": [sys.executable, "-c", GE_SCRIPT, str(suite_path), str(data)],
+    }
+    print(
+        f"whole processes: {rows:,} rows CSV, {len(suite['expectations'])} expectations "
+        f"(mixed core types), median of {repeat} runs"
+    )
+    times = {}
+    for label, command in commands.items():
+        runs = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            done = subprocess.run(command, capture_output=True, text=True, check=False)
+            runs.append(time.perf_counter() - start)
+            if done.returncode not in (0, 1):
+                raise SystemExit(f"{label} failed: {done.stderr[-2000:]}")
+        times[label] = statistics.median(runs)
+        print(f"{label:<20}{times[label]:>8.2f} s  exit {done.returncode}")
+    ours, ge = times["mlops validate"], times["plain GE script"]
+    print(f"ratio: a whole mlops validate is {ge / ours:.1f}x faster than a whole GE process")
+    shutil.rmtree(folder)
+
+
 def median_time(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
     times, result = [], None
     for _ in range(repeat):
@@ -140,7 +251,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--process", action="store_true", help="time whole processes instead")
     args = parser.parse_args()
+    if args.process:
+        print(f"pandas {pd.__version__}, numpy {np.__version__}, python {sys.version.split()[0]}")
+        whole_processes(args.rows, args.repeat)
+        return
 
     df = make_frame(args.rows)
     suite = make_suite(args.rows)

@@ -1090,9 +1090,11 @@ def _pair_check(type_: str, kwargs: Iterable[str]) -> Callable[..., Check]:
             a, b = a[kept], b[kept]
             good = ok(a, b, expectation, kwargs)
             bad = ~np.asarray(good, dtype=bool)
-            pairs = zip(a[bad].tolist(), b[bad].tolist(), strict=True)
-            rows = [(_python(x), _python(y)) for x, y in pairs]
-            return _multi_outcome(expectation, rows, int(kept.sum()), len(df), sample_size)
+            # Only the sample becomes Python objects; the count comes from the mask.
+            first = a[bad].head(sample_size).tolist(), b[bad].head(sample_size).tolist()
+            rows = [(_python(x), _python(y)) for x, y in zip(*first, strict=True)]
+            unexpected = int(bad.sum())
+            return _multi_outcome(expectation, unexpected, rows, int(kept.sum()), len(df))
 
         register_fast_check(type_, {"column_A", "column_B", "mostly", "ignore_row_if", *kwargs})(
             check
@@ -1110,9 +1112,8 @@ def _missing_column(expectation: Expectation, name: Any) -> ExpectationOutcome:
     )
 
 
-def _multi_outcome(expectation, rows, considered, element_count, sample_size):
+def _multi_outcome(expectation, unexpected, rows, considered, element_count):
     mostly = _mostly(expectation, expectation.check_kwargs)
-    unexpected = len(rows)
     success = True
     if element_count and considered:
         success = (float(considered) - unexpected) / float(considered) >= mostly
@@ -1122,7 +1123,7 @@ def _multi_outcome(expectation, rows, considered, element_count, sample_size):
         unexpected_count=unexpected,
         unexpected_percent=unexpected / considered * 100 if element_count and considered else None,
         element_count=element_count,
-        partial_unexpected_list=rows[:sample_size],
+        partial_unexpected_list=rows,
     )
 
 
@@ -1189,13 +1190,7 @@ def _multi_check(type_: str, kwargs: Iterable[str]) -> Callable[..., Check]:
                 {k: _python(v) for k, v in row.items()}
                 for row in domain[bad].head(sample_size).to_dict("records")
             ]
-            outcome = _multi_outcome(expectation, rows, len(domain), len(frame), sample_size)
-            outcome.unexpected_count = int(bad.sum())
-            if outcome.element_count and len(domain):
-                mostly = _mostly(expectation, kwargs)
-                outcome.unexpected_percent = outcome.unexpected_count / len(domain) * 100
-                outcome.success = (len(domain) - outcome.unexpected_count) / len(domain) >= mostly
-            return outcome
+            return _multi_outcome(expectation, int(bad.sum()), rows, len(domain), len(frame))
 
         register_fast_check(type_, {"column_list", "mostly", "ignore_row_if", *kwargs})(check)
         return check
