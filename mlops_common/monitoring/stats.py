@@ -62,6 +62,7 @@ __all__ = [
     "ks_statistic_sorted",
     "psi_from_counts",
     "quantile_bins",
+    "shares",
     "sorted_finite",
     "wasserstein_sorted",
 ]
@@ -198,6 +199,16 @@ def category_bins(
     )
 
 
+def shares(counts: np.ndarray) -> np.ndarray:
+    """Each count as a share of their total (all zeros when the total is zero).
+
+    >>> import numpy as np
+    >>> shares(np.array([1, 3])).tolist(), shares(np.array([0, 0])).tolist()
+    ([0.25, 0.75], [0.0, 0.0])
+    """
+    return counts / max(int(counts.sum()), 1)
+
+
 def psi_from_counts(ref_counts: np.ndarray, cur_counts: np.ndarray, epsilon: float = 1e-4) -> float:
     """Population stability index of two count vectors over the same bins.
 
@@ -211,8 +222,7 @@ def psi_from_counts(ref_counts: np.ndarray, cur_counts: np.ndarray, epsilon: flo
     """
     import numpy as np
 
-    ref_share = ref_counts / max(int(ref_counts.sum()), 1)
-    cur_share = cur_counts / max(int(cur_counts.sum()), 1)
+    ref_share, cur_share = shares(ref_counts), shares(cur_counts)
     ref_share = np.where(ref_share == 0, epsilon, ref_share)
     cur_share = np.where(cur_share == 0, epsilon, cur_share)
     return float(np.sum((cur_share - ref_share) * np.log(cur_share / ref_share)))
@@ -338,8 +348,7 @@ def jensenshannon_from_counts(ref_counts: np.ndarray, cur_counts: np.ndarray) ->
     """
     import numpy as np
 
-    p = ref_counts / max(float(ref_counts.sum()), 1.0)
-    q = cur_counts / max(float(cur_counts.sum()), 1.0)
+    p, q = shares(ref_counts), shares(cur_counts)
     m = (p + q) / 2
 
     def kl(a: np.ndarray) -> float:

@@ -9,7 +9,6 @@ samples. One GE context serves the module; GE validates each frame's cases in on
 
 from __future__ import annotations
 
-import math
 import subprocess
 import sys
 
@@ -19,6 +18,7 @@ import pytest
 
 from mlops_common.validation import fast, ge_engine
 from mlops_common.validation.suite import Expectation
+from tools.ge_compare import disagreements
 
 pytestmark = pytest.mark.xdist_group("great_expectations")
 
@@ -319,31 +319,10 @@ CASES = [
     e("column_pair_values_to_be_equal", column_A="a", column_B="missing_col"),
 ]
 
-FIELDS = (
-    "success",
-    "unexpected_count",
-    "unexpected_percent",
-    "element_count",
-    "observed_value",
-    "partial_unexpected_list",
-)
-
 
 def test_cases_exercise_every_fast_check():
     exercised = {case.type for case in CASES}
     assert set(fast.FAST_CHECKS) - fast.SQL_ONLY <= exercised
-
-
-def _same(a, b) -> bool:
-    if isinstance(a, float) and isinstance(b, float):
-        return math.isclose(a, b, rel_tol=1e-9) or (math.isnan(a) and math.isnan(b)) or a == b
-    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    if a is None or b is None:
-        return a is b or (a is None and isinstance(b, float) and math.isnan(b))
-    return bool(a == b)
 
 
 @pytest.mark.parametrize("frame", list(FRAMES))
@@ -360,12 +339,7 @@ def test_fast_path_matches_great_expectations_on_every_core_type(ge_context, fra
         if theirs.exception_message and not ours.exception_message:
             mismatches.append((case.type, case.kwargs, "GE raised", theirs.exception_message))
             continue
-        if (ours.exception_message is None) != (theirs.exception_message is None):
-            mismatches.append((case.type, case.kwargs, "exception", ours.exception_message))
-        for field in FIELDS:
-            mine, reference = getattr(ours, field), getattr(theirs, field)
-            if not _same(mine, reference):
-                mismatches.append((case.type, case.kwargs, field, mine, reference))
+        mismatches += disagreements(ours, theirs)
     assert not mismatches, "\n".join(map(repr, mismatches))
     # Most cases run on the fast path on every frame, so this compares real work.
     assert fast_count >= len(CASES) * 0.8

@@ -8,7 +8,6 @@ values and samples of offending values.
 from __future__ import annotations
 
 import copy
-import math
 
 import numpy as np
 import pandas as pd
@@ -17,6 +16,7 @@ import pytest
 from mlops_common.validation import validate
 from mlops_common.validation.fast import FAST_EXPECTATIONS, supports
 from mlops_common.validation.suite import load_suite
+from tools.ge_compare import disagreements
 
 pytestmark = pytest.mark.xdist_group("great_expectations")
 
@@ -144,18 +144,6 @@ SUITE = {
 }
 
 
-def _same(a, b) -> bool:
-    if isinstance(a, float) and isinstance(b, float):
-        return math.isclose(a, b, rel_tol=1e-9) or (math.isnan(a) and math.isnan(b)) or a == b
-    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    if a is None or b is None:
-        return a is b or (a is None and isinstance(b, float) and math.isnan(b))
-    return bool(a == b)
-
-
 def _assert_engines_agree(df: pd.DataFrame) -> None:
     before = copy.deepcopy(df)
     fast = validate(df, SUITE, engine="fast")
@@ -163,21 +151,11 @@ def _assert_engines_agree(df: pd.DataFrame) -> None:
     pd.testing.assert_frame_equal(df, before)
     assert {o.engine for o in fast.results} == {"fast"}
     assert {o.engine for o in ge.results} == {"great_expectations"}
-    mismatches = []
-    for ours, theirs in zip(fast.results, ge.results, strict=True):
-        for field in (
-            "success",
-            "unexpected_count",
-            "unexpected_percent",
-            "element_count",
-            "observed_value",
-            "partial_unexpected_list",
-        ):
-            mine, reference = getattr(ours, field), getattr(theirs, field)
-            if not _same(mine, reference):
-                mismatches.append((ours.expectation_type, ours.kwargs, field, mine, reference))
-        if (ours.exception_message is None) != (theirs.exception_message is None):
-            mismatches.append((ours.expectation_type, ours.kwargs, "exception", ours, theirs))
+    mismatches = [
+        found
+        for ours, theirs in zip(fast.results, ge.results, strict=True)
+        for found in disagreements(ours, theirs)
+    ]
     assert not mismatches, "\n".join(map(repr, mismatches))
     assert fast.success == ge.success
 
