@@ -397,19 +397,24 @@ def _update_in_clone(where: _Where, options: _Options, result: ProjectUpdate) ->
     sub = clone / root.resolve().relative_to(top.resolve())
     target = result.to_version
 
-    old, new = options.renders.trees(location, [result.from_version, target], answers)
     client = read_tree(sub)
+    # The pristine renders and `copier update` are independent processes: run them side by side.
+    with ThreadPoolExecutor(max_workers=1) as side:
+        renders = side.submit(
+            options.renders.trees, location, [result.from_version, target], answers
+        )
+        try:
+            copier(
+                "update", "--defaults", "--trust", "--quiet", "--conflict", "inline",
+                "--vcs-ref", target, str(sub),
+                timeout=options.update_timeout,
+            )  # fmt: skip
+        except CopierFailed as exc:
+            renders.cancel()
+            return _skip(result, f"copier update failed: {exc}")
+        old, new = renders.result()
     owned = _client_owned(location, target, client.keys(), options)
     plan = plan_update(old, new, client, client_owned_yaml=owned)
-
-    try:
-        copier(
-            "update", "--defaults", "--trust", "--quiet", "--conflict", "inline",
-            "--vcs-ref", target, str(sub),
-            timeout=options.update_timeout,
-        )  # fmt: skip
-    except CopierFailed as exc:
-        return _skip(result, f"copier update failed: {exc}")
 
     rel = sub.relative_to(clone).as_posix()
     prefix = "" if rel == "." else f"{rel}/"
