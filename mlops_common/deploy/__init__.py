@@ -71,7 +71,6 @@ def get_target(name: str | None = None, **settings: Any) -> DeployTarget:
     8123
     """
     import importlib
-    import inspect
 
     from mlops_common.config import load_project_config
     from mlops_common.store import resolve_tracking_uri
@@ -103,7 +102,7 @@ def get_target(name: str | None = None, **settings: Any) -> DeployTarget:
     }
     module_name, class_name = TARGETS[chosen].split(":")
     target_class = getattr(importlib.import_module(module_name), class_name)
-    accepted = inspect.signature(target_class).parameters
+    accepted = target_class.settings()
     unknown = sorted(set(merged) - set(accepted))
     if unknown:
         raise DeployError(

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 from mlops_common.deploy.base import CloudTarget, DeployResult, DeployStatus, ModelRef
@@ -90,12 +89,10 @@ def model_request(
                 }
             },
             "Environment": {
-                "MLOPS_MODEL_URI": MODEL_DIR,
+                **model.serving_env(MODEL_DIR),
                 # SageMaker runs `<image> serve` and sends /ping and /invocations to port 8080.
                 "MLOPS_HOST": "0.0.0.0",
                 "MLOPS_PORT": "8080",
-                "MLOPS_MODEL_NAME": model.name,
-                "MLOPS_MODEL_VERSION": model.version,
             },
         },
         "Tags": _tags(model, tags),
@@ -141,31 +138,22 @@ class SageMakerTarget(CloudTarget):
     def __init__(
         self,
         *,
-        project_root: Path | str = ".",
-        model_name: str = "model",
-        tracking_uri: str | None = None,
         region: str | None = None,
         account_id: str | None = None,
-        endpoint_name: str | None = None,
         ecr_repository: str | None = None,
-        image_tag: str = "latest",
-        image_uri: str | None = None,
         execution_role_arn: str | None = None,
         instance_type: str = "ml.m5.large",
         instance_count: int = 1,
         endpoint_url: str | None = None,
         tags: dict[str, str] | None = None,
         client: Any = None,
+        **common: Any,
     ) -> None:
-        super().__init__(
-            project_root=project_root, model_name=model_name, tracking_uri=tracking_uri
-        )
+        """``common``: what every cloud target takes (``endpoint_name``, ``image_uri``, ...)."""
+        super().__init__(**common)
         self.region = region
         self.account_id = str(account_id) if account_id else None
-        self.endpoint_name = _sagemaker_name(endpoint_name or model_name, 63)
         self.ecr_repository = ecr_repository or self.endpoint_name.lower()
-        self.image_tag = image_tag
-        self._image_uri = image_uri
         self._execution_role_arn = execution_role_arn
         self.instance_type = instance_type
         self.instance_count = int(instance_count)
@@ -175,11 +163,11 @@ class SageMakerTarget(CloudTarget):
 
     # ---- settings derived from the account ------------------------------------------------
 
-    @property
-    def image_uri(self) -> str:
+    def _valid_endpoint_name(self, text: str) -> str:
+        return _sagemaker_name(text, 63)
+
+    def _registry_image_uri(self) -> str:
         """The project's image in ECR: ``<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag>``."""
-        if self._image_uri:
-            return self._image_uri
         self._require("account_id", "region")
         registry = f"{self.account_id}.dkr.ecr.{self.region}.amazonaws.com"
         return f"{registry}/{self.ecr_repository}:{self.image_tag}"
@@ -265,13 +253,11 @@ class SageMakerTarget(CloudTarget):
             )
         config = current.get("EndpointConfigName", "")
         state = current.get("EndpointStatus", "Unknown")
-        return DeployStatus(
-            target=self.name,
+        return self._status(
             healthy=state == "InService",
             state=state,
             endpoint=self.endpoint_name,
-            model_name=self.model_name,
-            model_version=version_of_config(config) or "",
+            version=version_of_config(config) or "",
             detail=current.get("FailureReason", "") or f"config {config}",
         )
 

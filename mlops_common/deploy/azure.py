@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from mlops_common.deploy.base import (
@@ -106,11 +105,7 @@ def deployment_spec(
                 "scoring_route": {**route, "path": "/predict"},
             },
         },
-        "environment_variables": {
-            "MLOPS_MODEL_URI": model.source,
-            "MLOPS_MODEL_NAME": model.name,
-            "MLOPS_MODEL_VERSION": model.version,
-        },
+        "environment_variables": model.serving_env(),
         "instance_type": instance_type,
         "instance_count": int(instance_count),
         "tags": {"mlops-model-name": model.name, "mlops-model-version": model.version},
@@ -170,42 +165,33 @@ class AzureMLTarget(CloudTarget):
     def __init__(
         self,
         *,
-        project_root: Path | str = ".",
-        model_name: str = "model",
-        tracking_uri: str | None = None,
         subscription_id: str | None = None,
         resource_group: str | None = None,
         workspace: str | None = None,
-        endpoint_name: str | None = None,
         registry: str | None = None,
         image_name: str | None = None,
-        image_tag: str = "latest",
-        image_uri: str | None = None,
         instance_type: str = "Standard_DS3_v2",
         instance_count: int = 1,
         keep_deployments: int = 2,
+        **common: Any,
     ) -> None:
-        super().__init__(
-            project_root=project_root, model_name=model_name, tracking_uri=tracking_uri
-        )
+        """``common``: what every cloud target takes (``endpoint_name``, ``image_uri``, ...)."""
+        super().__init__(**common)
         self.subscription_id = subscription_id
         self.resource_group = resource_group
         self.workspace = workspace
-        self.endpoint_name = _endpoint_name(endpoint_name or model_name)
         self.registry = registry
         self.image_name = image_name or self.endpoint_name
-        self.image_tag = image_tag
-        self._image_uri = image_uri
         self.instance_type = instance_type
         self.instance_count = int(instance_count)
         self.keep_deployments = int(keep_deployments)
         self._client: Any = None
 
-    @property
-    def image_uri(self) -> str:
+    def _valid_endpoint_name(self, text: str) -> str:
+        return _endpoint_name(text)
+
+    def _registry_image_uri(self) -> str:
         """``<registry>.azurecr.io/<image>:<tag>`` in the project's Azure Container Registry."""
-        if self._image_uri:
-            return self._image_uri
         if not self.registry:
             raise DeployError(
                 "azure deploy needs registry (the ACR name) or image_uri: set it in "
@@ -292,13 +278,11 @@ class AzureMLTarget(CloudTarget):
             )
         state = str(getattr(endpoint, "provisioning_state", "") or "Unknown")
         current = most_traffic(dict(endpoint.traffic or {}))
-        return DeployStatus(
-            target=self.name,
+        return self._status(
             healthy=state == "Succeeded" and current is not None,
             state=state,
             endpoint=self.endpoint_name,
-            model_name=self.model_name,
-            model_version=current[1:] if current else "",
+            version=current[1:] if current else "",
             detail=f"traffic {dict(endpoint.traffic or {})}",
         )
 

@@ -44,6 +44,20 @@ class ModelRef:
     def uri(self) -> str:
         return f"models:/{self.name}/{self.version}"
 
+    def serving_env(self, model_uri: str | None = None) -> dict[str, str]:
+        """What ``mlops serve`` reads in a cloud's container: the model's files and its version.
+
+        ``model_uri`` is where the container finds the files (default: ``source``).
+
+        >>> ModelRef("m", "3", "gs://b/m").serving_env()["MLOPS_MODEL_VERSION"]
+        '3'
+        """
+        return {
+            "MLOPS_MODEL_URI": model_uri or self.source,
+            "MLOPS_MODEL_NAME": self.name,
+            "MLOPS_MODEL_VERSION": self.version,
+        }
+
     def require_source(self, *schemes: str, service: str, storage: str, example: str) -> None:
         """Fail when the model's files are not where ``service`` can read them (``schemes``).
 
@@ -119,10 +133,27 @@ class DeployTarget(ABC):
         model_name: str = "model",
         tracking_uri: str | None = None,
     ) -> None:
-        # The settings every target has; get_target reads the rest from the subclass signature.
+        # The settings every target has; a subclass declares only its own and passes the rest on.
         self.project_root = Path(project_root)
         self.model_name = model_name
         self.tracking_uri = tracking_uri
+
+    @classmethod
+    def settings(cls) -> frozenset[str]:
+        """Every setting the target takes: its own keyword arguments and those of its bases.
+
+        >>> sorted(DeployTarget.settings())
+        ['model_name', 'project_root', 'tracking_uri']
+        """
+        import inspect
+
+        return frozenset(
+            parameter.name
+            for klass in cls.__mro__
+            if issubclass(klass, DeployTarget) and "__init__" in vars(klass)
+            for parameter in inspect.signature(klass.__init__).parameters.values()
+            if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+        )
 
     @abstractmethod
     def deploy(self, *, alias: str = "champion", version: str | None = None) -> DeployResult:
@@ -166,6 +197,20 @@ class DeployTarget(ABC):
             details=dict(details or {}),
         )
 
+    def _status(
+        self, *, healthy: bool, state: str, endpoint: str, version: str, detail: str
+    ) -> DeployStatus:
+        """What serves at ``endpoint``: this target's model at ``version`` ("" when none)."""
+        return DeployStatus(
+            target=self.name,
+            healthy=healthy,
+            state=state,
+            endpoint=endpoint,
+            model_name=self.model_name,
+            model_version=version,
+            detail=detail,
+        )
+
     def _not_deployed(self, detail: str, endpoint: str = "") -> DeployStatus:
         """The status of a target where nothing is deployed yet."""
         return DeployStatus(
@@ -178,6 +223,38 @@ class CloudTarget(DeployTarget):
 
     #: The one-line ``CredentialsMissing`` message for missing credentials: how to get them.
     credentials_hint: ClassVar[str]
+
+    def __init__(
+        self,
+        *,
+        endpoint_name: str | None = None,
+        image_tag: str = "latest",
+        image_uri: str | None = None,
+        **common: Any,
+    ) -> None:
+        """``common``: the settings of every target (``project_root``, ``model_name``, ...).
+
+        The endpoint is named after the model unless ``endpoint_name`` says otherwise, either
+        way within the cloud's naming rules; ``image_uri`` replaces the project's image in the
+        cloud's registry (tagged ``image_tag``).
+        """
+        super().__init__(**common)
+        self.endpoint_name = self._valid_endpoint_name(endpoint_name or self.model_name)
+        self.image_tag = image_tag
+        self._image_uri = image_uri
+
+    @property
+    def image_uri(self) -> str:
+        """The image the endpoint runs: ``image_uri`` when set, else the registry's image."""
+        return self._image_uri or self._registry_image_uri()
+
+    @abstractmethod
+    def _valid_endpoint_name(self, text: str) -> str:
+        """``text`` within the cloud's rules for endpoint names."""
+
+    @abstractmethod
+    def _registry_image_uri(self) -> str:
+        """The project's image (``image_tag``) in the cloud's container registry."""
 
     def deploy(self, *, alias: str = "champion", version: str | None = None) -> DeployResult:
         return self.deploy_model(self._resolve(alias, version))

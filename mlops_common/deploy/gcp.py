@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from mlops_common.deploy.base import (
@@ -66,13 +65,9 @@ def upload_model_request(
 ) -> dict[str, Any]:
     """The ``ModelService.UploadModel`` request for one registered model version."""
     model.require_source("gs://", service="Vertex AI", storage="Cloud Storage", example="a gs://")
-    env = {
-        # Vertex copies artifact_uri and passes the copy as AIP_STORAGE_URI; reading the source
-        # directly keeps the container independent of that copy.
-        "MLOPS_MODEL_URI": model.source,
-        "MLOPS_MODEL_NAME": model.name,
-        "MLOPS_MODEL_VERSION": model.version,
-    }
+    # Vertex copies artifact_uri and passes the copy as AIP_STORAGE_URI; reading the source
+    # directly keeps the container independent of that copy.
+    env = model.serving_env()
     return {
         "parent": f"projects/{project}/locations/{region}",
         "model": {
@@ -176,32 +171,23 @@ class VertexTarget(CloudTarget):
     def __init__(
         self,
         *,
-        project_root: Path | str = ".",
-        model_name: str = "model",
-        tracking_uri: str | None = None,
         project: str | None = None,
         region: str | None = None,
-        endpoint_name: str | None = None,
         repository: str = "mlops",
         image_name: str | None = None,
-        image_tag: str = "latest",
-        image_uri: str | None = None,
         machine_type: str = "n1-standard-2",
         min_replicas: int = 1,
         max_replicas: int = 1,
         keep_deployed: int = 2,
         api_endpoint: str | None = None,
+        **common: Any,
     ) -> None:
-        super().__init__(
-            project_root=project_root, model_name=model_name, tracking_uri=tracking_uri
-        )
+        """``common``: what every cloud target takes (``endpoint_name``, ``image_uri``, ...)."""
+        super().__init__(**common)
         self.project = project
         self.region = region
-        self.endpoint_name = _label(endpoint_name or model_name)
         self.repository = repository
         self.image_name = image_name or self.endpoint_name
-        self.image_tag = image_tag
-        self._image_uri = image_uri
         self.machine_type = machine_type
         self.min_replicas = int(min_replicas)
         self.max_replicas = int(max_replicas)
@@ -209,11 +195,11 @@ class VertexTarget(CloudTarget):
         self.api_endpoint = api_endpoint
         self._clients: tuple[Any, Any] | None = None
 
-    @property
-    def image_uri(self) -> str:
+    def _valid_endpoint_name(self, text: str) -> str:
+        return _label(text)
+
+    def _registry_image_uri(self) -> str:
         """``<region>-docker.pkg.dev/<project>/<repository>/<image>:<tag>`` in Artifact Registry."""
-        if self._image_uri:
-            return self._image_uri
         self._require("project", "region")
         return (
             f"{self.region}-docker.pkg.dev/{self.project}/{self.repository}/"
@@ -294,13 +280,11 @@ class VertexTarget(CloudTarget):
                 "no such Vertex AI endpoint; run `mlops deploy up`", self.endpoint_name
             )
         version = _current_version(endpoint)
-        return DeployStatus(
-            target=self.name,
+        return self._status(
             healthy=version is not None,
             state="serving" if version is not None else "no traffic",
             endpoint=endpoint.name,
-            model_name=self.model_name,
-            model_version=version or "",
+            version=version or "",
             detail=f"traffic {dict(endpoint.traffic_split)}",
         )
 
