@@ -17,7 +17,12 @@ app = typer.Typer(name="suite", help="Expectation suites: profile data into a fi
 
 @app.command()
 def init(
-    data: Annotated[Path, typer.Argument(help="CSV, Parquet or JSON-lines data file.")],
+    data: Annotated[
+        str,
+        typer.Argument(
+            help="CSV, Parquet or JSON-lines file: a path or an s3://, gs://, az:// URI."
+        ),
+    ],
     name: Annotated[str, typer.Option("--name", help="Suite name, e.g. raw or prepared.")],
     output: Annotated[
         Path | None,
@@ -44,6 +49,6 @@ def init(
     suite = profile_suite(data, name, margin=margin)
     written = write_suite(suite, target)
     result = ProfiledSuite(
-        str(written), suite.name, str(data), suite.meta["profiled_rows"], len(suite.expectations)
+        str(written), suite.name, data, suite.meta["profiled_rows"], len(suite.expectations)
     )
     emit(result, as_json=as_json)

@@ -16,7 +16,12 @@ __all__ = ["COMMANDS", "validate"]
 
 def validate(
     suite: Annotated[Path, typer.Argument(help="Great Expectations suite JSON.")],
-    data: Annotated[Path, typer.Argument(help="CSV, Parquet or JSON-lines data file.")],
+    data: Annotated[
+        str,
+        typer.Argument(
+            help="CSV, Parquet or JSON-lines file: a path or an s3://, gs://, az:// URI."
+        ),
+    ],
     output: Output = None,
     as_json: AsJson = False,
     verbose: Annotated[
