@@ -6,6 +6,7 @@ nox -s demo     render a demo client project and run its whole pipeline
 nox -s bench    benchmarks (ratios against the libraries users would otherwise call)
 nox -s docs     build the documentation site with --strict
 nox -s suites   regenerate template/expectations/*.json from the sample data (-- --check: stale?)
+nox -s release  build the wheel and sdist of a vX.Y.Z tag and publish them (-- v1.4.0)
 """
 
 from __future__ import annotations
@@ -170,6 +171,20 @@ def demo(session: nox.Session) -> None:
         str(ROOT / "demo"),
         *session.posargs,
     )
+
+
+@nox.session(python=PYTHON)
+def release(session: nox.Session) -> None:
+    """Build wheel and sdist of a vX.Y.Z tag (HEAD, clean) and publish them to an index.
+
+    ``nox -s release -- v1.4.0`` publishes to PyPI; ``-- v1.4.0 --publish-url URL`` to another
+    index; ``-- v1.4.0 --no-publish`` only builds and checks. Credentials: uv's (trusted
+    publishing in CI, else UV_PUBLISH_TOKEN). See tools/release.py.
+    """
+    if not session.posargs:
+        session.error("give the release tag: nox -s release -- vX.Y.Z [--publish-url URL]")
+    session.install("uv")
+    session.run("python", "-m", "tools.release", *session.posargs)
 
 
 if __name__ == "__main__":  # `nox -s suites` runs this file inside its venv

@@ -7,6 +7,8 @@ whole process the way a client runs it:
 - ``copier copy`` of this checkout,
 - the first ``dvc repro`` (prepare -> validate -> train -> evaluate -> register, 5 processes),
 - a no-op ``dvc repro`` (what every rerun with nothing changed costs),
+- both again in a virtualenv without precompiled bytecode (``PYTHONDONTWRITEBYTECODE=1`` in
+  both, as in containers), the case ``UV_COMPILE_BYTECODE`` / ``--compile-bytecode`` avoid,
 - the project's ``pytest`` (data suites, model, real HTTP service).
 
 It also prints ratios: the first ``dvc repro`` against its 30 s target (2 cores), the no-op rerun
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -35,6 +38,26 @@ def timed(label: str, command: list[str], project: Path, env: dict[str, str]) ->
     elapsed = time.perf_counter() - started
     print(f"{label:<28}{elapsed:8.2f} s", flush=True)
     return elapsed
+
+
+def repro_times(root: Path, project: Path, wheel: Path, *, bytecode: bool) -> dict[str, float]:
+    """First and no-op ``dvc repro`` of a fresh copy of ``project`` in its own virtualenv, with
+    or without precompiled bytecode, under ``PYTHONDONTWRITEBYTECODE=1`` (as in containers and
+    on these machines), so an environment without bytecode stays without it."""
+    label = "with bytecode" if bytecode else "without bytecode"
+    copy = root / f"project-{'pyc' if bytecode else 'nopyc'}"
+    shutil.copytree(project, copy)
+    venv = workflow.create_project_env(
+        root / f"venv-{'pyc' if bytecode else 'nopyc'}", copy, wheel, compile_bytecode=bytecode
+    )
+    env = {**workflow.project_env(venv, copy), "PYTHONDONTWRITEBYTECODE": "1"}
+    workflow.git_init_commit(copy, env)
+    started = time.perf_counter()
+    output = workflow.run(["dvc", "repro"], copy, env).stdout
+    first = time.perf_counter() - started
+    print(f"{'first dvc repro':<28}{first:8.2f} s  ({label})", flush=True)
+    noop = timed(f"no-op dvc repro ({label})", ["dvc", "repro"], copy, env)
+    return {"first": first, "noop": noop, "output": output, "project": copy, "env": env}
 
 
 def main() -> int:
@@ -61,27 +84,23 @@ def main() -> int:
         print(f"{'copier copy':<28}{copy_s:8.2f} s", flush=True)
 
         wheel = workflow.build_library_wheel(root / "dist")
-        venv = workflow.create_project_env(root / "venv", project, wheel)
-        env = workflow.project_env(venv, project)
-        workflow.git_init_commit(project, env)
-
-        started = time.perf_counter()
-        output = workflow.run(["dvc", "repro"], project, env).stdout
-        first_s = time.perf_counter() - started
-        print(f"{'first dvc repro':<28}{first_s:8.2f} s", flush=True)
-        noop_s = timed("dvc repro (nothing changed)", ["dvc", "repro"], project, env)
+        with_pyc = repro_times(root, project, wheel, bytecode=True)
+        without_pyc = repro_times(root, project, wheel, bytecode=False)
         tests_s = timed(
             "project tests (pytest)",
             ["python", "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-            project,
-            env,
+            with_pyc["project"],
+            with_pyc["env"],
         )
 
-    stages = re.findall(r"Running stage '(\w+)'", output)
+    first_s, noop_s = with_pyc["first"], with_pyc["noop"]
+    stages = re.findall(r"Running stage '(\w+)'", with_pyc["output"])
     print(f"\nstages run by the first dvc repro: {', '.join(stages)}")
     print(f"first dvc repro / 30 s target:     {first_s / 30:.2f}")
     print(f"no-op rerun / first dvc repro:     {noop_s / first_s:.2f}")
     print(f"project tests / first dvc repro:   {tests_s / first_s:.2f}")
+    print(f"first repro, no bytecode / bytecode: {without_pyc['first'] / first_s:.2f}")
+    print(f"no-op repro, no bytecode / bytecode: {without_pyc['noop'] / noop_s:.2f}")
     return 0
 
 

@@ -127,7 +127,8 @@ def check_library(
     except InvalidVersion:
         return Check("library", False, f"installed mlops-common has no valid version ({installed})")
     editable = bool((direct_url or {}).get("dir_info", {}).get("editable"))
-    for pin in pins:
+    # A git pin first: "comes from v1, the project pins v2" says more than the range does.
+    for pin in sorted(pins, key=lambda pin: " @ " not in pin):
         try:
             requirement = Requirement(pin)
         except InvalidRequirement:

@@ -140,7 +140,12 @@ def project_requirements(project: Path) -> list[str]:
 
 
 def create_project_env(
-    venv: Path, project: Path, wheel: Path, *, install_project: bool = False
+    venv: Path,
+    project: Path,
+    wheel: Path,
+    *,
+    install_project: bool = False,
+    compile_bytecode: bool = True,
 ) -> Path:
     """A virtualenv with the project's dependencies, mlops-common coming from ``wheel``.
 
@@ -148,7 +153,8 @@ def create_project_env(
     releases builds a dev version outside it, so the wheel is given as an override: the project's
     pin is still read, the local build answers it. Unless ``install_project``, the project itself
     is not installed: its code runs from ``src/`` (PYTHONPATH), so any number of rendered projects
-    can share one environment.
+    can share one environment. Bytecode is precompiled (``--compile-bytecode``): under
+    ``PYTHONDONTWRITEBYTECODE=1`` a uv venv without it recompiles every module on every import.
     """
     uv = uv_command()
     subprocess.run([*uv, "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)
@@ -164,6 +170,7 @@ def create_project_env(
             "--quiet",
             "--python",
             str(venv_python(venv)),
+            *(["--compile-bytecode"] if compile_bytecode else []),
             *(["--editable", f"{project}[dev]"] if install_project else []),
             "--requirement",
             str(requirements),
@@ -173,6 +180,73 @@ def create_project_env(
         check=True,
     )
     return venv
+
+
+def install_like_a_client(project: Path, installer: str, *, compile_bytecode: bool = True) -> Path:
+    """The project's own README route into ``project/.venv``; returns the venv.
+
+    ``pip``: a fresh ``python -m venv``, pip upgraded to >= 24 (23.2 rejects ``name @
+    git+file://...@ref``), then ``pip install -e ".[dev]"``. ``uv``: ``uv sync --extra dev``
+    (writes ``uv.lock``). Nothing else: mlops-common comes from wherever the project pins it.
+    """
+    venv = project / ".venv"
+    env = {key: value for key, value in os.environ.items() if key != "VIRTUAL_ENV"}
+    env.update(QUIET_ENV)
+    if installer == "pip":
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        python = str(venv_python(venv))
+        run([python, "-m", "pip", "install", "--quiet", "--upgrade", "pip>=24"], project, env)
+        compile_flag = [] if compile_bytecode else ["--no-compile"]
+        run(
+            [python, "-m", "pip", "install", "--quiet", *compile_flag, "-e", ".[dev]"], project, env
+        )
+    elif installer == "uv":
+        command = [*uv_command(), "sync", "--quiet", "--extra", "dev", "--python", sys.executable]
+        run([*command, *(["--compile-bytecode"] if compile_bytecode else [])], project, env)
+    else:
+        raise ValueError(f"installer must be pip or uv, not {installer!r}")
+    return venv
+
+
+@contextlib.contextmanager
+def package_index(directory: Path, *, uploads: bool = False) -> Iterator[str]:
+    """A real package index (pypiserver) on 127.0.0.1 serving ``directory``; yields its
+    ``/simple/`` URL. ``uploads`` accepts unauthenticated uploads (``twine``/``uv publish``).
+    The server is always stopped when the block ends."""
+    port = free_port()
+    command = [sys.executable, "-m", "pypiserver", "run", "-i", "127.0.0.1", "-p", str(port)]
+    command += ["--disable-fallback", "--log-stream", "none"]
+    if uploads:
+        command += ["-a", ".", "-P", "."]
+    directory.mkdir(parents=True, exist_ok=True)
+    process = subprocess.Popen(
+        [*command, str(directory)],
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(f"{base}/health", timeout=2) as response,
+            ):
+                if response.status == 200:
+                    break
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"pypiserver did not start on {base} ({process.returncode})")
+            time.sleep(0.2)
+        yield f"{base}/simple/"
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, 15)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, 9)
+                process.wait(timeout=10)
 
 
 def venv_python(venv: Path) -> Path:
@@ -344,13 +418,17 @@ def demo(destination: Path, *, ml_task: str = "classification") -> None:
     destination = destination.resolve()
     if destination.exists():
         shutil.rmtree(destination)
-    step(f"copier copy -> {destination}")
-    render_project(destination, ml_task=ml_task)
-    with tempfile.TemporaryDirectory(prefix="mlops-wheel-") as wheel_dir:
-        step("uv build --wheel (mlops-common from this checkout)")
-        wheel = build_library_wheel(Path(wheel_dir))
-        step(f"virtualenv {destination / '.venv'} with the project's dependencies + {wheel.name}")
-        venv = create_project_env(destination / ".venv", destination, wheel, install_project=True)
+    # The working tree committed into a throwaway clone: the project pins mlops-common to that
+    # commit by git and installs it the way a client does (no wheel built by hand).
+    template = REPO_ROOT / ".nox" / "demo-template"
+    if template.exists():
+        shutil.rmtree(template)
+    step(f"working tree -> {template} (a throwaway git clone)")
+    template_clone(template)
+    step(f"copier copy {template} -> {destination}")
+    render_project(destination, src=template, ml_task=ml_task)
+    step(f"uv sync --extra dev --compile-bytecode (virtualenv {destination / '.venv'})")
+    venv = install_like_a_client(destination, "uv")
     env = project_env(venv, destination)
     git_init_commit(destination, env)
     step("dvc repro")
