@@ -230,7 +230,8 @@ def register_model(
         # Register from the logged model's own artifact location: given a `models:/m-...` source,
         # MLflow looks the model up through the process-wide tracking URI, not this client's.
         try:
-            source = client.get_logged_model(model_id).artifact_location
+            logged = client.get_logged_model(model_id)
+            source, artifact_path = logged.artifact_location, logged.name or artifact_path
         except MlflowException as exc:
             raise RegistryError(
                 f"logged model {model_id} not found at {client.tracking_uri}; pass the "
@@ -243,8 +244,12 @@ def register_model(
             if "ALREADY_EXISTS" not in str(exc.error_code):
                 raise
         kwargs = {"model_id": model_id} if model_id else {}
+        version_tags = {tags.RUN_ID: run_id}
+        digest = run.data.tags.get(f"{tags.MODEL_DIGEST}.{artifact_path}")
+        if digest:  # recorded by log_model; checked before every load (mlops_common.integrity)
+            version_tags[tags.MODEL_DIGEST] = digest
         version = client.create_model_version(
-            model_name, source, run_id=run_id, tags={tags.RUN_ID: run_id}, **kwargs
+            model_name, source, run_id=run_id, tags=version_tags, **kwargs
         )
     except MlflowException as exc:
         raise RegistryError(

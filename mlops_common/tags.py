@@ -31,6 +31,7 @@ __all__ = [
     "GIT_COMMIT",
     "GIT_DIRTY",
     "MLFLOW_GIT_COMMIT",
+    "MODEL_DIGEST",
     "PKG_PREFIX",
     "PREFIX",
     "PYTHON",
@@ -55,6 +56,10 @@ MLFLOW_GIT_COMMIT = "mlflow.source.git.commit"
 # ---- run tags: validation of the training data
 VALIDATION_SUCCESS = PREFIX + "validation.success"  # "true" or "false"
 VALIDATION_SUITE = PREFIX + "validation.suite"
+
+# ---- run and model-version tags: the logged model's files (mlops_common.integrity)
+#: On the run (one per logged model name: ``MODEL_DIGEST + "." + name``) and on the version.
+MODEL_DIGEST = PREFIX + "model.sha256"
 
 # ---- model-version tags (mlops_common.registry)
 RUN_ID = PREFIX + "run_id"

@@ -458,4 +458,21 @@ def log_model(
         kwargs["name"] = name
     else:  # pragma: no cover - MLflow 2.x names the argument artifact_path
         kwargs["artifact_path"] = name
-    return mlflow.sklearn.log_model(model, **kwargs)
+    info = mlflow.sklearn.log_model(model, **kwargs)
+    _record_model_digest(info.model_uri, name)
+    return info
+
+
+def _record_model_digest(model_uri: str, name: str) -> None:
+    """Tag the active run with the digest of the files just logged (see mlops_common.integrity):
+    hashed from a fresh download, so it is what a later load will download and check."""
+    import tempfile
+
+    import mlflow
+
+    from mlops_common import tags
+    from mlops_common.integrity import model_digest
+
+    with tempfile.TemporaryDirectory(prefix="mlops-digest-") as scratch:
+        local = mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=scratch)
+        mlflow.set_tag(f"{tags.MODEL_DIGEST}.{name}", model_digest(local))

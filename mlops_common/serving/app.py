@@ -128,6 +128,7 @@ def create_app(
                 "data_version": served.data_version,
                 "lineage": served.lineage,
                 "model_version_tags": served.model_version_tags,
+                "integrity": served.integrity,
                 "signature": served.signature,
                 "columns": [asdict(column) for column in served.columns],
                 "max_records": max_records,

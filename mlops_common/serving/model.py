@@ -60,6 +60,8 @@ class ServedModel:
     model_version_tags: dict[str, str] = field(default_factory=dict)
     signature: dict[str, Any] = field(default_factory=dict)
     tracking_uri: str | None = None
+    #: "verified" (files match the digest recorded at logging) or "unrecorded" (no digest).
+    integrity: str = "unrecorded"
     predict: Callable[[list[tuple[Any, ...]]], list[Any]] | None = field(
         default=None, repr=False, compare=False
     )
@@ -225,6 +227,11 @@ def load_served_model(
             tags = {}  # the run was deleted or lives in another store: serve without lineage
     git_commit, data_version, lineage = _lineage_from_tags(tags)
 
+    # Check the files before unpickling them (trust model: mlops_common.integrity).
+    from mlops_common.integrity import verify_model
+
+    integrity = verify_model(local_path, model_version_tags.get(tag_names.MODEL_DIGEST), model_uri)
+
     if "sklearn" in meta.flavors:
         import mlflow.sklearn
 
@@ -254,5 +261,6 @@ def load_served_model(
         model_version_tags=model_version_tags,
         signature=signature,
         tracking_uri=tracking_uri,
+        integrity=integrity,
         predict=predictor,
     )
