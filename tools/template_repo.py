@@ -25,7 +25,7 @@ TEMPLATE_PARTS = ("copier.yml", "template")
 MIGRATION_SCRIPT = REPO_ROOT / "tests" / "update" / "migrations" / "v2_0_0_prediction_log.py"
 MIGRATIONS_ENTRY = (
     "_migrations:\n"
-    '  - version: "2.0.0"\n'
+    '  - version: "{version}"\n'
     '    command: ["{{ _copier_python }}", "{{ _copier_conf.src_path }}/migrations/'
     'v2_0_0_prediction_log.py"]\n'
 )
@@ -73,12 +73,13 @@ def _remove_question(copier_yml: str, name: str) -> str:
     return result
 
 
-def _add_v2_migration(root: Path) -> None:
+def _add_v2_migration(root: Path, version: str = "2.0.0") -> None:
     """Ship the example 2.0.0 migration the way a breaking release does: script + entry."""
     copier_yml = root / "copier.yml"
     text = copier_yml.read_text()
     assert "_migrations: []\n" in text, "copier.yml no longer has the empty _migrations list"
-    copier_yml.write_text(text.replace("_migrations: []\n", MIGRATIONS_ENTRY))
+    entry = MIGRATIONS_ENTRY.replace("{version}", version)
+    copier_yml.write_text(text.replace("_migrations: []\n", entry))
     (root / "migrations").mkdir()
     shutil.copy2(MIGRATION_SCRIPT, root / "migrations" / MIGRATION_SCRIPT.name)
 
@@ -96,8 +97,15 @@ def _revert_to_v1(root: Path) -> None:
         path.unlink()
 
 
-def build_template_repo(dest: Path) -> TemplateRepo:
-    """Create the repository with tags v1.0.0, v2.0.0 (current tree) and v2.1.0."""
+DEFAULT_TAGS = ("v1.0.0", "v2.0.0", "v2.1.0")
+# Releases a project can run its pipeline with under the development library (0.x): `mlops
+# doctor`, first call of every stage, refuses a template release newer than the installed library.
+RUNNABLE_TAGS = ("v0.0.1", "v0.0.2", "v0.0.3")
+
+
+def build_template_repo(dest: Path, tags: tuple[str, str, str] = DEFAULT_TAGS) -> TemplateRepo:
+    """Create the repository with tags v1.0.0, v2.0.0 (current tree) and v2.1.0 (or ``tags``)."""
+    first, second, third = tags
     dest.mkdir(parents=True)
     git(dest, "init", "--quiet", "--initial-branch=main")
     _copy_current_tree(dest)
@@ -106,7 +114,7 @@ def build_template_repo(dest: Path) -> TemplateRepo:
     _revert_to_v1(dest)
     git(dest, "add", "--all")
     git(dest, "commit", "--quiet", "-m", "Release 1.0.0")
-    git(dest, "tag", "v1.0.0")
+    git(dest, "tag", first)
 
     for part in TEMPLATE_PARTS:
         target = dest / part
@@ -120,16 +128,16 @@ def build_template_repo(dest: Path) -> TemplateRepo:
         elif (saved / part).exists():
             shutil.copy2(saved / part, dest / part)
     shutil.rmtree(saved)
-    _add_v2_migration(dest)
+    _add_v2_migration(dest, second.removeprefix("v"))
     git(dest, "add", "--all")
     git(dest, "commit", "--quiet", "-m", "Release 2.0.0: prediction log in logs/, guards")
-    git(dest, "tag", "v2.0.0")
+    git(dest, "tag", second)
 
     gitignore = dest / "template" / ".gitignore"
     gitignore.write_text(gitignore.read_text() + "\n" + V2_1_LINE)
     git(dest, "commit", "--quiet", "-am", "Release 2.1.0: ignore scratch/")
-    git(dest, "tag", "v2.1.0")
-    return TemplateRepo(dest)
+    git(dest, "tag", third)
+    return TemplateRepo(dest, tags)
 
 
 # Answers every client render needs; the rest take their copier.yml defaults.

@@ -44,19 +44,23 @@ def run(project: Path, *argv: str) -> subprocess.CompletedProcess:
 
 @pytest.mark.e2e
 @pytest.mark.xdist_group("e2e")
-def test_updated_project_with_client_edits_passes_its_tests_and_dvc_repro(tmp_path, template_repo):
+def test_updated_project_with_client_edits_passes_its_tests_and_dvc_repro(tmp_path):
     tpl = _tpl()
-    project = tpl.render_client(tmp_path / "churn", template_repo, "v1.0.0")
+    # Release numbers the installed development library satisfies: every stage starts with
+    # `mlops doctor`, which refuses a template release newer than the library.
+    old, new, _ = tpl.RUNNABLE_TAGS
+    template_repo = tpl.build_template_repo(tmp_path / "template", tags=tpl.RUNNABLE_TAGS)
+    project = tpl.render_client(tmp_path / "churn", template_repo, old)
     train = project / "src" / "churn_model" / "train.py"
     train.write_text(train.read_text() + CLIENT_RULE)
     params = project / "params.yaml"
     params.write_text(params.read_text().replace("  test_size: 0.2\n", "  test_size: 0.25\n"))
     tpl.commit_all(project, "Client work on 1.0.0")
     copier.run_update(
-        str(project), defaults=True, unsafe=True, overwrite=True, quiet=True, vcs_ref="v2.0.0"
+        str(project), defaults=True, unsafe=True, overwrite=True, quiet=True, vcs_ref=new
     )
-    assert tpl.load_answers(project)["_commit"] == "v2.0.0"
-    tpl.commit_all(project, "Template 2.0.0")
+    assert tpl.load_answers(project)["_commit"] == new
+    tpl.commit_all(project, f"Template {new}")
 
     tests = run(project, sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider")
     assert tests.returncode == 0, tests.stdout[-3000:] + tests.stderr[-3000:]
