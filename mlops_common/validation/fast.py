@@ -941,14 +941,14 @@ def _most_common_value(df, expectation, kwargs, sample_size):
 
 
 def _distinct(df: Any, column: str) -> set[Any]:
-    import numpy as np
+    import datetime
 
     values = df[column].dropna().unique()
-    if getattr(values, "dtype", None) is not None and values.dtype.kind in "mM":
-        raise Unsupported("distinct dates (GE coerces the value set)")
-    if any(isinstance(value, (np.datetime64,)) for value in values[:1]):
-        raise Unsupported("distinct dates")
-    return {_python(value) for value in values.tolist()}
+    kind = getattr(getattr(values, "dtype", None), "kind", "")
+    found = {_python(value) for value in values.tolist()}
+    if kind in ("m", "M") or any(isinstance(v, (datetime.date, datetime.time)) for v in found):
+        raise Unsupported("distinct dates (GE coerces the value set to the column's type)")
+    return found
 
 
 def _sorted(values: Iterable[Any]) -> list[Any]:
