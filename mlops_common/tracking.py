@@ -429,9 +429,16 @@ def log_model(
     name: str = "model",
     registered_model_name: str | None = None,
     pip_requirements: list[str] | None = None,
+    reference: Any = None,
+    categorical: tuple[str, ...] = (),
 ) -> Any:
     """Log a scikit-learn model in the active run, with a signature inferred from
     ``input_example`` and explicit pip requirements; returns MLflow's ``ModelInfo``.
+
+    ``reference`` (the training features) is summarised into a drift reference profile
+    (:func:`mlops_common.monitoring.profile.build_profile`; ``categorical`` forces columns to
+    categories) logged in the same run, so ``mlops drift models:/NAME@champion WINDOW`` needs no
+    training data.
 
     >>> info = log_model(model, input_example=X_train.head(5))  # doctest: +SKIP
     >>> info.model_uri  # doctest: +SKIP
@@ -460,6 +467,11 @@ def log_model(
         kwargs["artifact_path"] = name
     info = mlflow.sklearn.log_model(model, **kwargs)
     _record_model_digest(info.model_uri, name)
+    if reference is not None:
+        from mlops_common.monitoring.profile import PROFILE_ARTIFACT, build_profile
+
+        profile = build_profile(reference, categorical=categorical, source="training data")
+        mlflow.log_dict(profile.to_dict(), PROFILE_ARTIFACT)
     return info
 
 

@@ -7,14 +7,20 @@ from typing import Annotated
 
 import typer
 
-from mlops_common.cli._options import AsJson, Output
+from mlops_common.cli._options import AsJson, Output, TrackingUri
 from mlops_common.cli._render import emit
 
 __all__ = ["COMMANDS", "drift"]
 
 
 def drift(
-    reference: Annotated[Path, typer.Argument(help="Baseline data (the training set).")],
+    reference: Annotated[
+        str,
+        typer.Argument(
+            help="Baseline: the training data (CSV, Parquet, JSON lines), a profile file "
+            "(*profile.json), or a model URI (models:/NAME@champion) whose logged profile is used."
+        ),
+    ],
     current: Annotated[Path, typer.Argument(help="Current data (e.g. logs/predictions.jsonl).")],
     columns: Annotated[
         list[str] | None, typer.Option("--column", "-c", help="Only these columns.")
@@ -54,6 +60,7 @@ def drift(
     psi_threshold: Annotated[
         float | None, typer.Option(help="PSI above this marks drift where the test is psi.")
     ] = None,
+    tracking_uri: TrackingUri = None,
     output: Output = None,
     html: Annotated[
         Path | None,
@@ -77,8 +84,13 @@ def drift(
         drift_share=drift_share,
         psi_threshold=psi_threshold,
     )
+    baseline: object = reference
+    if reference.startswith("models:/"):
+        from mlops_common.monitoring.profile import load_logged_profile
+
+        baseline = load_logged_profile(reference, tracking_uri=tracking_uri)
     report = detect_drift(
-        reference, current, columns=columns or None, categorical=categorical, config=config
+        baseline, current, columns=columns or None, categorical=categorical, config=config
     )
     if html is not None:
         report.write_html(html)

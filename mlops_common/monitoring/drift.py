@@ -432,7 +432,19 @@ def detect_drift(
     config = config if config is not None else DriftConfig()
     if not isinstance(config, DriftConfig):
         raise ConfigError(f"detect_drift: config must be a DriftConfig, got {type(config)}")
-    ref_frame, ref_source = _load(reference, "reference")
+    from mlops_common.monitoring.profile import Profile, is_profile_path
+
+    if is_profile_path(reference):
+        reference = Profile.load(reference)
+    profile = reference if isinstance(reference, Profile) else None
+    if profile is not None:
+        import pandas as pd
+
+        ref_frame, ref_source = pd.DataFrame(columns=list(profile.columns)), profile.source
+        reference_rows = profile.rows
+    else:
+        ref_frame, ref_source = _load(reference, "reference")
+        reference_rows = len(ref_frame)
     cur_frame, cur_source = _load(current, "current")
     selected, ignored = _select_columns(ref_frame, cur_frame, columns, ref_source, cur_source)
     forced = {categorical} if isinstance(categorical, str) else set(categorical or ())
@@ -445,36 +457,50 @@ def detect_drift(
     ref_label = {str(label): label for label in ref_frame.columns}
     cur_label = {str(label): label for label in cur_frame.columns}
 
-    def ref_col(name: str) -> pd.Series:
-        return ref_frame[ref_label[name]]
-
     def cur_col(name: str) -> pd.Series:
         return cur_frame[cur_label[name]]
 
-    unknown = sorted(set(config.per_column) - set(selected))
-    if unknown:
-        raise InputError(
-            f"drift params: per_column names {unknown} that are not among the compared columns "
-            f"{selected}; check their spelling"
-        )
     plan: list[tuple[str, str]] = []
     for name in selected:
-        kind = _kind(name, ref_col(name), cur_col(name), name in forced)
-        if kind is None:
-            ignored[name] = f"unsupported dtype {ref_col(name).dtype}"
+        if profile is not None:
+            kind: str | None = profile.columns[name].kind
+            if name in forced and kind != "categorical":
+                raise InputError(
+                    f"{ref_source}: column {name!r} was profiled as {kind}; rebuild the profile "
+                    f"with categorical=[{name!r}] to compare it as categories"
+                )
+            if kind == "numeric":
+                _check_numeric_current(name, cur_col(name))
         else:
+            series = ref_frame[ref_label[name]]
+            kind = _kind(name, series, cur_col(name), name in forced)
+            if kind is None:
+                ignored[name] = f"unsupported dtype {series.dtype}"
+        if kind is not None:
             plan.append((name, kind))
     if not plan:
         raise InputError(
             f"{ref_source} / {cur_source}: no numeric or categorical column to compare "
             f"(ignored: {ignored}); pass columns with numbers or categories"
         )
+    unknown = sorted(set(config.per_column) - {name for name, _ in plan})
+    if unknown:
+        raise InputError(
+            f"drift params: per_column names {unknown} that are not among the compared columns "
+            f"{[name for name, _ in plan]}; check their spelling"
+        )
+
+    def reference_of(name: str, kind: str) -> _Reference:
+        if profile is not None:
+            return _Reference.from_profile(profile.columns[name], profile.rows)
+        return _Reference.from_series(ref_frame[ref_label[name]], kind, name, ref_source)
 
     def run(item: tuple[str, str]) -> ColumnDrift:
         name, kind = item
+        ref = reference_of(name, kind)
         if kind == "numeric":
-            return _numeric_column(name, ref_col(name), cur_col(name), config, ref_source)
-        return _categorical_column(name, ref_col(name), cur_col(name), config)
+            return _numeric_column(name, ref, cur_col(name), config)
+        return _categorical_column(name, ref, cur_col(name), config)
 
     n_jobs = config.n_jobs or min(4, os.cpu_count() or 1)
     if n_jobs > 1 and len(plan) > 1:
@@ -501,7 +527,7 @@ def detect_drift(
         ignored_columns=ignored,
         reference_source=ref_source,
         current_source=cur_source,
-        reference_rows=len(ref_frame),
+        reference_rows=reference_rows,
         current_rows=len(cur_frame),
         config=config,
     )
@@ -592,27 +618,89 @@ def _kind(name: str, ref: pd.Series, cur: pd.Series, forced_categorical: bool) -
         return "categorical"
     if not is_numeric(ref):
         return None
-    if not is_numeric(cur) and not cur.isna().all():
+    _check_numeric_current(name, cur)
+    return "numeric"
+
+
+def _check_numeric_current(name: str, cur: pd.Series) -> None:
+    from pandas.api import types
+
+    numeric = types.is_numeric_dtype(cur.dtype) and not types.is_bool_dtype(cur.dtype)
+    if not numeric and not cur.isna().all():
         raise InputError(
             f"column {name!r} is numeric in reference but {cur.dtype} in current; fix its "
             f"values or pass categorical=[{name!r}] to compare it as categories"
         )
-    return "numeric"
+
+
+@dataclass
+class _Reference:
+    """One reference column, from the data itself or from its profile.
+
+    ``values``: the sorted finite values, or the profile's quantiles (``exact`` False), which
+    stand in for them; ``count`` the true number of non-missing values.
+    """
+
+    kind: str
+    count: int
+    missing: int
+    rows: int
+    values: Any = None
+    exact: bool = True
+    std: float = 0.0
+    categories: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def from_series(cls, series: pd.Series, kind: str, name: str, source: str) -> _Reference:
+        import numpy as np
+
+        if kind == "numeric":
+            finite, missing = stats.sorted_finite(series)
+            if finite.size == 0:
+                raise InputError(
+                    f"{source}: column {name!r} has no finite value; fix the baseline or leave "
+                    "the column out with columns=[...]"
+                )
+            return cls(
+                kind, int(finite.size), int(missing), len(series), finite, std=float(np.std(finite))
+            )
+        counts = stats.category_counts(series)
+        if not counts:
+            raise InputError(
+                f"reference column {name!r} has only missing values; fix the baseline or leave "
+                "the column out with columns=[...]"
+            )
+        missing = int(series.isna().sum())
+        return cls(kind, sum(counts.values()), missing, len(series), categories=counts)
+
+    @classmethod
+    def from_profile(cls, column: Any, rows: int) -> _Reference:
+        import numpy as np
+
+        values = np.asarray(column.values, dtype=np.float64)
+        return cls(
+            column.kind,
+            column.count,
+            column.missing,
+            rows,
+            values,
+            exact=column.exact,
+            std=float(column.std or 0.0),
+            categories=dict(column.categories),
+        )
 
 
 # --- per column ------------------------------------------------------------------------------
 
 
 def _numeric_column(
-    name: str, ref_series: pd.Series, cur_series: pd.Series, config: DriftConfig, source: str
+    name: str, reference: _Reference, cur_series: pd.Series, config: DriftConfig
 ) -> ColumnDrift:
-    import numpy as np
-
-    ref, ref_missing = stats.sorted_finite(ref_series)
+    ref = reference.values
     cur, cur_missing = stats.sorted_finite(cur_series)
-    if ref.size == 0:
+    if ref is None or ref.size == 0:
         raise InputError(
-            f"{source}: column {name!r} has no finite value; fix the baseline or leave the "
+            f"reference column {name!r} has no finite value; fix the baseline or leave the "
             "column out with columns=[...]"
         )
     cuts, labels = stats.quantile_bins(ref, config.bins)
@@ -622,33 +710,35 @@ def _numeric_column(
     if cur.size:
         measured.psi = stats.psi_from_counts(ref_counts, cur_counts, config.epsilon)
         # Evidently's "normed" Wasserstein: in reference standard deviations (floored).
-        scale = max(float(np.std(ref)), 1e-3)
-        measured.wasserstein = stats.wasserstein_sorted(ref, cur) / scale
-        if test == "ks":
-            measured.ks_statistic, measured.p_value = stats.ks_2samp_sorted(
-                ref, cur, config.ks_method
+        measured.wasserstein = stats.wasserstein_sorted(ref, cur) / max(reference.std, 1e-3)
+        if reference.exact:
+            statistic, p_value = (
+                stats.ks_2samp_sorted(ref, cur, config.ks_method)
+                if test == "ks"
+                else (stats.ks_statistic_sorted(ref, cur), None)
             )
         else:
-            measured.ks_statistic = stats.ks_statistic_sorted(ref, cur)
-    counts = _Counts(ref_counts, cur_counts, labels, len(ref_series), len(cur_series))
-    column = _verdict(name, "numeric", config, measured, counts, ref_missing, cur_missing)
+            # The profile's quantiles stand in for the reference; the p-value uses its count.
+            statistic = stats.ks_statistic_sorted(ref, cur)
+            p_value = stats.ks_p_value(statistic, reference.count, int(cur.size))
+            p_value = p_value if test == "ks" else None
+        measured.ks_statistic, measured.p_value = statistic, p_value
+    counts = _Counts(ref_counts, cur_counts, labels, reference.rows, len(cur_series))
+    column = _verdict(
+        name, "numeric", config, measured, counts, reference, cur_missing, reference.count
+    )
     column.edges = sorted({v for v, _ in cuts})
     return column
 
 
 def _categorical_column(
-    name: str, ref_series: pd.Series, cur_series: pd.Series, config: DriftConfig
+    name: str, reference: _Reference, cur_series: pd.Series, config: DriftConfig
 ) -> ColumnDrift:
     import numpy as np
 
     categories, unseen, ref_counts, cur_counts = stats.category_bins(
-        stats.category_counts(ref_series), stats.category_counts(cur_series)
+        reference.categories, stats.category_counts(cur_series)
     )
-    if ref_counts.sum() == 0:
-        raise InputError(
-            f"reference column {name!r} has only missing values; fix the baseline or leave the "
-            "column out with columns=[...]"
-        )
     test, threshold = config.test_for(name, "categorical", int(cur_counts.sum()))
     measured = _Measured(test=test, threshold=threshold)
     if cur_counts.sum():
@@ -666,9 +756,11 @@ def _categorical_column(
         ref_counts = np.concatenate([ref_counts[:keep], [ref_counts[tail].sum()], ref_counts[last]])
         cur_counts = np.concatenate([cur_counts[:keep], [cur_counts[tail].sum()], cur_counts[last]])
         labels = [*categories[:keep], OTHER, *labels[last]]
-    counts = _Counts(ref_counts, cur_counts, labels, len(ref_series), len(cur_series))
-    ref_missing, cur_missing = int(ref_series.isna().sum()), int(cur_series.isna().sum())
-    column = _verdict(name, "categorical", config, measured, counts, ref_missing, cur_missing)
+    counts = _Counts(ref_counts, cur_counts, labels, reference.rows, len(cur_series))
+    cur_missing = int(cur_series.isna().sum())
+    column = _verdict(
+        name, "categorical", config, measured, counts, reference, cur_missing, reference.count
+    )
     column.unseen_categories = unseen[:MAX_LISTED_UNSEEN]
     return column
 
@@ -726,14 +818,16 @@ def _verdict(
     config: DriftConfig,
     m: _Measured,
     counts: _Counts,
-    ref_missing: int,
+    reference: _Reference,
     cur_missing: int,
+    ref_n: int,
 ) -> ColumnDrift:
     """Apply the thresholds of ``config`` to one column's measurements."""
+    ref_missing = reference.missing
     ref_missing_share = ref_missing / counts.reference_rows if counts.reference_rows else 0.0
     cur_missing_share = cur_missing / counts.current_rows if counts.current_rows else 0.0
     delta = cur_missing_share - ref_missing_share
-    ref_n, cur_n = int(counts.reference.sum()), int(counts.current.sum())
+    ref_binned, cur_n = int(counts.reference.sum()), int(counts.current.sum())
     insufficient = 0 < cur_n < config.min_rows
     value = m.deciding()
     reasons = []
@@ -771,7 +865,7 @@ def _verdict(
         insufficient=insufficient,
         reasons=reasons,
         bins=counts.labels,
-        reference_shares=[int(c) / ref_n if ref_n else 0.0 for c in counts.reference],
+        reference_shares=[int(c) / ref_binned if ref_binned else 0.0 for c in counts.reference],
         current_shares=[int(c) / cur_n if cur_n else 0.0 for c in counts.current],
     )
 

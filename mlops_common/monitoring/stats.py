@@ -59,6 +59,7 @@ __all__ = [
     "chi2_from_counts",
     "jensenshannon_from_counts",
     "ks_2samp_sorted",
+    "ks_p_value",
     "ks_statistic_sorted",
     "psi_from_counts",
     "quantile_bins",
@@ -278,7 +279,6 @@ def ks_2samp_sorted(ref: np.ndarray, cur: np.ndarray, method: str = "auto") -> t
     >>> statistic, p_value < 0.001
     (0.5, True)
     """
-    import numpy as np
     from scipy import stats
 
     n1, n2 = ref.size, cur.size
@@ -287,10 +287,23 @@ def ks_2samp_sorted(ref: np.ndarray, cur: np.ndarray, method: str = "auto") -> t
         result = stats.ks_2samp(ref, cur, method=method)
         return float(result.statistic), float(result.pvalue)
     statistic = ks_statistic_sorted(ref, cur)
+    return statistic, ks_p_value(statistic, n1, n2)
+
+
+def ks_p_value(statistic: float, n1: int, n2: int) -> float:
+    """The asymptotic two-sided KS p-value of ``scipy.stats.ks_2samp`` for samples of ``n1`` and
+    ``n2`` values: ``kstwo.sf(D, round(n1 * n2 / (n1 + n2)))``. Used on its own when one sample
+    is represented by its quantiles (a reference profile).
+
+    >>> round(ks_p_value(0.1, 1_000_000, 500), 4)
+    0.0001
+    """
+    import numpy as np
+    from scipy import stats
+
     m, n = sorted([float(n1), float(n2)], reverse=True)
     en = m * n / (m + n)
-    p_value = float(np.clip(stats.kstwo.sf(statistic, np.round(en)), 0, 1))
-    return statistic, p_value
+    return float(np.clip(stats.kstwo.sf(statistic, np.round(en)), 0, 1))
 
 
 def chi2_from_counts(ref_counts: np.ndarray, cur_counts: np.ndarray) -> tuple[float, float]:

@@ -68,7 +68,8 @@ def train(params: dict[str, Any]) -> None:
     with tracked_run("train", validation=validation) as run:
         model = fit(train_frame, params.get("train", {}))
         features, _ = split_xy(train_frame)
-        logged = log_model(model, input_example=features.head(5))
+        # The features' profile goes with the model: drift compares traffic with it.
+        logged = log_model(model, input_example=features.head(5), reference=features)
     MODEL.parent.mkdir(parents=True, exist_ok=True)
     MODEL.write_bytes(pickle.dumps(model))
     write_json(
