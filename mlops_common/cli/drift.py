@@ -21,7 +21,17 @@ def drift(
             "(*profile.json), or a model URI (models:/NAME@champion) whose logged profile is used."
         ),
     ],
-    current: Annotated[Path, typer.Argument(help="Current data (e.g. logs/predictions.jsonl).")],
+    current: Annotated[
+        str,
+        typer.Argument(
+            help="Current data: a file (e.g. logs/predictions.jsonl), or the service's capture "
+            "destination (a folder, glob or s3://, gs://, az:// URL of date=/hour= files)."
+        ),
+    ],
+    since: Annotated[
+        str | None,
+        typer.Option(help="Only the capture window of the last 7d, 12h, 30m, ..."),
+    ] = None,
     columns: Annotated[
         list[str] | None, typer.Option("--column", "-c", help="Only these columns.")
     ] = None,
@@ -89,12 +99,24 @@ def drift(
         from mlops_common.monitoring.profile import load_logged_profile
 
         baseline = load_logged_profile(reference, tracking_uri=tracking_uri)
+    window: object = current
+    if since is not None or _is_capture(current):
+        from mlops_common.serving.capture import read_capture
+
+        window = read_capture(current, since=since)
     report = detect_drift(
-        baseline, current, columns=columns or None, categorical=categorical, config=config
+        baseline, window, columns=columns or None, categorical=categorical, config=config
     )
+    if window is not current:
+        report.current_source = current + (f" (last {since})" if since else "")
     if html is not None:
         report.write_html(html)
     emit(report, as_json=as_json, output=output)
+
+
+def _is_capture(current: str) -> bool:
+    """A capture destination rather than one file: a folder, a glob or a URL."""
+    return "://" in current or any(c in current for c in "*?[") or Path(current).is_dir()
 
 
 COMMANDS = (drift,)

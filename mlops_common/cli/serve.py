@@ -33,6 +33,14 @@ def serve(
     prediction_log: Annotated[
         Path | None, typer.Option(help="JSON-lines sink for inputs and predictions.")
     ] = None,
+    capture: Annotated[
+        str | None,
+        typer.Option(
+            envvar="MLOPS_CAPTURE",
+            help="Capture records in batches to DEST/date=.../hour=.../<replica>-<seq>.jsonl.gz "
+            "(a folder, or s3://, gs://, az:// through fsspec) instead of the prediction log.",
+        ),
+    ] = None,
     tracking_uri: TrackingUri = None,
 ) -> None:
     """Serve predictions over HTTP (POST /predict, GET /health, /ready, /metadata).
@@ -44,6 +52,12 @@ def serve(
     from mlops_common.serving import serve as run_server
 
     require_environment()  # the library inside the project's pin, before loading a model (exit 3)
+    if model_uri is None or model_uri.startswith(("models:/", "runs:/")):
+        # The model comes from the tracking store: a dead server fails here in seconds, with
+        # one line (exit 3), instead of MLflow's minutes of retries inside the service.
+        from mlops_common import store
+
+        store.check_tracking_server(store.resolve_tracking_uri(tracking_uri))
 
     run_server(
         model_name=model,
@@ -53,6 +67,7 @@ def serve(
         port=port,
         prediction_log=prediction_log,
         tracking_uri=tracking_uri,
+        capture=capture,
     )
 
 

@@ -36,23 +36,27 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mlops_common.serving.app import create_app, serve
-    from mlops_common.serving.capture import PredictionLog
+    from mlops_common.serving.capture import CaptureWriter, PredictionLog, read_capture
     from mlops_common.serving.model import ColumnSpec, ServedModel, load_served_model
     from mlops_common.serving.request import MAX_RECORDS
 
 __all__ = [
     "MAX_RECORDS",
+    "CaptureWriter",
     "ColumnSpec",
     "PredictionLog",
     "ServedModel",
     "create_app",
     "load_served_model",
+    "read_capture",
     "serve",
 ]
 
 # public name -> the module of this package that defines it
 _HOMES = {
     "MAX_RECORDS": "request",
+    "CaptureWriter": "capture",
+    "read_capture": "capture",
     "ColumnSpec": "model",
     "PredictionLog": "capture",
     "ServedModel": "model",

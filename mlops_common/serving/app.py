@@ -10,6 +10,7 @@ SageMaker's ``/ping``), ``GET /metadata``; Vertex AI's ``AIP_PREDICT_ROUTE`` and
 
 import json
 import os
+import uuid
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -37,13 +38,17 @@ def create_app(
     prediction_log: Path | str | None = None,
     tracking_uri: str | None = None,
     max_records: int = MAX_RECORDS,
+    capture: Any = None,
     _served: ServedModel | None = None,
 ) -> "Any":
     """Build the FastAPI app; the model is loaded once, when the app starts (lifespan).
 
     Besides ``/predict`` and ``/ready``, the same handlers answer SageMaker's ``/invocations``
     and ``/ping`` and, when set, Vertex AI's ``AIP_PREDICT_ROUTE`` and ``AIP_HEALTH_ROUTE``
-    (a route without a leading ``/`` is a ``ConfigError``).
+    (a route without a leading ``/`` is a ``ConfigError``). ``capture`` (a destination folder
+    or URL, or a :class:`~mlops_common.serving.capture.CaptureWriter`) replaces the local
+    prediction log with batched, time-partitioned capture. Every prediction response carries
+    an ``X-Request-ID`` header (the caller's, or a new one), also written with each record.
 
     >>> import uvicorn  # doctest: +SKIP
     >>> app = create_app(model_name="churn-model")  # doctest: +SKIP
@@ -58,7 +63,7 @@ def create_app(
 
     from mlops_common import __version__
 
-    if prediction_log is None:
+    if prediction_log is None and capture is None:
         from mlops_common.config import load_project_config
 
         config = load_project_config()
@@ -76,7 +81,14 @@ def create_app(
         app.state.served = served
         app.state.names = [column.name for column in served.columns]
         app.state.request_model = request_model(served.columns, max_records)
-        app.state.log = PredictionLog(prediction_log)
+        if capture is None:
+            app.state.log = PredictionLog(prediction_log)
+        elif isinstance(capture, (str, Path)):
+            from mlops_common.serving.capture import CaptureWriter
+
+            app.state.log = CaptureWriter(capture)
+        else:
+            app.state.log = capture
         try:
             yield
         finally:
@@ -136,9 +148,13 @@ def create_app(
             }
         )
 
-    def _predict_and_log(served: ServedModel, rows: list[tuple[Any, ...]]) -> list[Any]:
+    def _predict_and_log(
+        served: ServedModel, rows: list[tuple[Any, ...]], request_id: str
+    ) -> list[Any]:
         predictions = served.predict(rows)
-        app.state.log.append(app.state.names, rows, predictions, model_version=served.version)
+        app.state.log.append(
+            app.state.names, rows, predictions, model_version=served.version, request_id=request_id
+        )
         return predictions
 
     async def predict(request: Request) -> Response:
@@ -146,6 +162,7 @@ def create_app(
         served = app.state.served
         if served is None:
             return _json({"detail": "model not loaded yet"}, 503)
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
         body = await request.body()
         try:
             parsed = app.state.request_model.model_validate_json(body)
@@ -161,21 +178,23 @@ def create_app(
         rows = [tuple(getattr(record, name) for name in getters) for record in parsed.records]
         try:
             if len(rows) <= _INLINE_MAX_RECORDS:
-                predictions = _predict_and_log(served, rows)
+                predictions = _predict_and_log(served, rows, request_id)
             else:
-                predictions = await run_in_threadpool(_predict_and_log, served, rows)
+                predictions = await run_in_threadpool(_predict_and_log, served, rows, request_id)
         except (ValueError, TypeError) as exc:
             # Well-typed values the model still refuses (NaN in a model without NaN support,
             # an unseen category): the input's fault, so 422 with the model's own words.
             message = f"the model refused these records: {exc}".splitlines()[0]
             return JSONResponse({"detail": message, "errors": []}, 422)
-        return _json(
+        response = _json(
             {
                 "predictions": predictions,
                 "model_name": served.name,
                 "model_version": served.version,
             }
         )
+        response.headers["X-Request-ID"] = request_id
+        return response
 
     batch = {"type": "array", "minItems": 1, "maxItems": max_records, "items": {"type": "object"}}
     body_schema = {
@@ -229,6 +248,7 @@ def serve(
     prediction_log: Path | str | None = None,
     tracking_uri: str | None = None,
     access_log: bool = False,
+    capture: str | None = None,
 ) -> None:
     """Load the model, then run the service with uvicorn until interrupted.
 
@@ -250,6 +270,7 @@ def serve(
         alias=alias,
         prediction_log=prediction_log,
         tracking_uri=served.tracking_uri,
+        capture=capture,
         _served=served,
     )
     uvicorn.run(app, host=host, port=port, access_log=access_log, log_level="info")

@@ -1,9 +1,21 @@
-"""The prediction log: every served record and its prediction, one JSON line each.
+"""Captured traffic: every served record, its prediction, request id and model version.
 
-``mlops drift`` reads this file as its current data.
+Two sinks with the same ``append``/``close``:
+
+- :class:`CaptureWriter` (``mlops serve --capture DEST``): batches records in memory and writes
+  them, gzip-compressed JSON lines, to time-partitioned files
+  ``DEST/date=YYYY-MM-DD/hour=HH/<replica>-<seq>.jsonl.gz`` on local disk or any fsspec URL
+  (``s3://``, ``gs://``, ``az://``), one writer per replica, flushed when ``max_records`` are
+  buffered, every ``max_seconds``, and on close. A failing sink never fails a prediction: the
+  buffer is bounded (``max_buffer`` records) and whatever cannot be buffered or written is
+  counted in :attr:`CaptureWriter.dropped`.
+- :class:`PredictionLog`: one local JSON-lines file (the development default).
+
+:func:`read_capture` reads a window back (a folder or URL, optionally only the last ``since``)
+as the current data of ``mlops drift``.
 
 >>> log = PredictionLog("logs/predictions.jsonl")  # doctest: +SKIP
->>> log.append(["x"], [(1.5,)], [0], model_version="3")  # doctest: +SKIP
+>>> log.append(["x"], [(1.5,)], [0], model_version="3", request_id="ab12")  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -16,7 +28,7 @@ from typing import Any
 
 from mlops_common.errors import ConfigError
 
-__all__ = ["PredictionLog"]
+__all__ = ["CaptureWriter", "PredictionLog", "parse_since", "read_capture"]
 
 
 class PredictionLog:
@@ -45,17 +57,10 @@ class PredictionLog:
         predictions: list[Any],
         *,
         model_version: str | None,
+        request_id: str | None = None,
     ) -> None:
         timestamp = datetime.now(timezone.utc).isoformat()
-        dumps = json.dumps
-        lines = []
-        for row, prediction in zip(rows, predictions, strict=True):
-            record = dict(zip(names, row, strict=True))
-            record["prediction"] = prediction
-            record["timestamp"] = timestamp
-            record["model_version"] = model_version
-            lines.append(dumps(record, allow_nan=True))
-        text = "\n".join(lines) + "\n"
+        text = _json_lines(names, rows, predictions, timestamp, model_version, request_id)
         with self._lock:
             self._file.write(text)
             self._file.flush()
@@ -64,3 +69,218 @@ class PredictionLog:
         with self._lock:
             if not self._file.closed:
                 self._file.close()
+
+
+def _json_lines(
+    names: list[str],
+    rows: list[tuple[Any, ...]],
+    predictions: list[Any],
+    timestamp: str,
+    model_version: str | None,
+    request_id: str | None,
+) -> str:
+    dumps = json.dumps
+    lines = []
+    for row, prediction in zip(rows, predictions, strict=True):
+        record = dict(zip(names, row, strict=True))
+        record["prediction"] = prediction
+        record["timestamp"] = timestamp
+        record["model_version"] = model_version
+        record["request_id"] = request_id
+        lines.append(dumps(record, allow_nan=True))
+    return "\n".join(lines) + "\n"
+
+
+class CaptureWriter:
+    """Batched, time-partitioned capture to a folder or fsspec URL (see the module docstring).
+
+    ``append`` only queues the request's rows under a lock (no serialisation on the request
+    path); a background thread turns them into JSON lines, compresses and writes them.
+    ``storage_options`` go to fsspec (say ``{"client_kwargs": {"endpoint_url": ...}}`` for an
+    S3-compatible store); ``replica`` defaults to the host name and process id.
+
+    >>> writer = CaptureWriter("s3://bucket/capture", max_seconds=60)  # doctest: +SKIP
+    >>> writer.append(["x"], [(1.5,)], [0], model_version="3", request_id="ab12")  # doctest: +SKIP
+    >>> writer.close(); writer.written, writer.dropped  # doctest: +SKIP
+    (1, 0)
+    """
+
+    def __init__(
+        self,
+        destination: str | Path,
+        *,
+        replica: str | None = None,
+        max_records: int = 10_000,
+        max_seconds: float = 60.0,
+        max_buffer: int = 100_000,
+        storage_options: dict[str, Any] | None = None,
+    ) -> None:
+        import os
+        import socket
+
+        if max_records < 1 or max_buffer < max_records or max_seconds <= 0:
+            raise ConfigError(
+                "capture: need max_records >= 1, max_buffer >= max_records and max_seconds > 0"
+            )
+        self.destination = str(destination).rstrip("/")
+        self.replica = replica or f"{socket.gethostname()}-{os.getpid()}"
+        self.max_records, self.max_seconds, self.max_buffer = max_records, max_seconds, max_buffer
+        self.storage_options = dict(storage_options or {})
+        #: Records written, records dropped (buffer full or a failed write), failed writes.
+        self.written = self.dropped = self.failed_writes = 0
+        self.last_error: str | None = None
+        self._batches: list[tuple[Any, ...]] = []
+        self._buffered = 0
+        self._seq = 0
+        self._lock = threading.Condition()
+        self._closing = False
+        self._thread = threading.Thread(target=self._run, name="capture-writer", daemon=True)
+        self._thread.start()
+
+    def append(
+        self,
+        names: list[str],
+        rows: list[tuple[Any, ...]],
+        predictions: list[Any],
+        *,
+        model_version: str | None,
+        request_id: str | None = None,
+    ) -> None:
+        now = datetime.now(timezone.utc)
+        with self._lock:
+            if self._closing or self._buffered + len(rows) > self.max_buffer:
+                self.dropped += len(rows)
+                return
+            self._batches.append((now, names, rows, predictions, model_version, request_id))
+            self._buffered += len(rows)
+            if self._buffered >= self.max_records:
+                self._lock.notify()
+
+    def flush(self) -> None:
+        """Write whatever is buffered now (the caller waits for it)."""
+        with self._lock:
+            batches, self._batches, self._buffered = self._batches, [], 0
+        self._write(batches)
+
+    def close(self) -> None:
+        """Stop the background thread and write the rest."""
+        with self._lock:
+            if self._closing:
+                return
+            self._closing = True
+            self._lock.notify()
+        self._thread.join()
+        self.flush()
+
+    def _run(self) -> None:
+        import time
+
+        deadline = time.monotonic() + self.max_seconds
+        while True:
+            with self._lock:
+                while (
+                    not self._closing
+                    and self._buffered < self.max_records
+                    and time.monotonic() < deadline
+                ):
+                    self._lock.wait(timeout=max(deadline - time.monotonic(), 0.0))
+                if self._closing:
+                    return
+                batches, self._batches, self._buffered = self._batches, [], 0
+            deadline = time.monotonic() + self.max_seconds
+            self._write(batches)
+
+    def _write(self, batches: list[tuple[Any, ...]]) -> None:
+        if not batches:
+            return
+        import gzip
+
+        # One file per hour partition the batches fall in.
+        parts: dict[tuple[str, str], list[str]] = {}
+        counts: dict[tuple[str, str], int] = {}
+        for when, names, rows, predictions, version, request_id in batches:
+            key = (when.strftime("%Y-%m-%d"), when.strftime("%H"))
+            text = _json_lines(names, rows, predictions, when.isoformat(), version, request_id)
+            parts.setdefault(key, []).append(text)
+            counts[key] = counts.get(key, 0) + len(rows)
+        for (date, hour), texts in parts.items():
+            self._seq += 1
+            path = f"{self.destination}/date={date}/hour={hour}/{self.replica}-{self._seq:06d}"
+            path += ".jsonl.gz"
+            try:
+                import fsspec
+
+                payload = gzip.compress("".join(texts).encode("utf-8"), compresslevel=5)
+                with fsspec.open(path, "wb", auto_mkdir=True, **self.storage_options) as handle:
+                    handle.write(payload)
+            except Exception as error:  # any sink failure: count it, never raise
+                self.failed_writes += 1
+                self.dropped += counts[(date, hour)]
+                self.last_error = f"{type(error).__name__}: {error}".splitlines()[0]
+            else:
+                self.written += counts[(date, hour)]
+
+
+def parse_since(since: str) -> Any:
+    """``"7d"``, ``"12h"`` or ``"30m"`` as a ``timedelta``.
+
+    >>> parse_since("7d"), parse_since("90m")
+    (datetime.timedelta(days=7), datetime.timedelta(seconds=5400))
+    """
+    from datetime import timedelta
+
+    from mlops_common.errors import InputError
+
+    units = {"d": "days", "h": "hours", "m": "minutes"}
+    text = since.strip().lower()
+    if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit():
+        raise InputError(f"--since {since!r}: expected a number and d, h or m, e.g. 7d or 12h")
+    return timedelta(**{units[text[-1]]: int(text[:-1])})
+
+
+def read_capture(
+    source: str | Path,
+    *,
+    since: str | None = None,
+    now: datetime | None = None,
+    storage_options: dict[str, Any] | None = None,
+) -> Any:
+    """The captured records under ``source`` (a folder or fsspec URL of ``date=/hour=`` files,
+    or a glob) as one DataFrame; with ``since`` only the hour partitions of that window.
+
+    >>> window = read_capture("s3://bucket/capture", since="7d")  # doctest: +SKIP
+    """
+    import gzip
+    import io
+
+    import fsspec
+    import pandas as pd
+
+    from mlops_common.errors import InputError
+
+    text = str(source).rstrip("/")
+    pattern = text if any(c in text for c in "*?[") else f"{text}/date=*/hour=*/*.jsonl.gz"
+    fs, _, paths = fsspec.get_fs_token_paths(pattern, storage_options=storage_options or {})
+    if since is not None:
+        start = (now or datetime.now(timezone.utc)) - parse_since(since)
+        first = start.strftime("%Y-%m-%d/%H")
+
+        def hour_of(path: str) -> str:
+            parts = dict(
+                p.split("=", 1) for p in path.split("/") if p.startswith(("date=", "hour="))
+            )
+            return f"{parts.get('date', '')}/{parts.get('hour', '')}"
+
+        paths = [path for path in paths if hour_of(path) >= first]
+    if not paths:
+        raise InputError(
+            f"current {source}: no captured records"
+            + (f" in the last {since}" if since else "")
+            + "; check the capture destination of the service"
+        )
+    frames = []
+    for path in sorted(paths):
+        with fs.open(path, "rb") as handle:
+            raw = handle.read()
+        frames.append(pd.read_json(io.BytesIO(gzip.decompress(raw)), lines=True))
+    return pd.concat(frames, ignore_index=True)

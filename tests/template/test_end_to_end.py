@@ -89,8 +89,12 @@ def test_registered_champion_lives_in_the_projects_embedded_store(project):
     assert (project.root / "mlartifacts").is_dir()
 
 
-def test_projects_own_tests_pass(project):
-    result = project.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", check=False)
+def test_projects_own_tests_pass_and_never_touch_the_users_tracking_server(project):
+    # A team's MLFLOW_TRACKING_URI names its server; the project's tests must use throwaway
+    # local stores instead (port 9 answers nothing: any use of it would fail the tests).
+    env = {**project.env, "MLFLOW_TRACKING_URI": "http://127.0.0.1:9"}
+    command = ("python", "-m", "pytest", "-q", "-p", "no:cacheprovider")
+    result = run(command, project.root, env, check=False)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert " passed" in result.stdout and "failed" not in result.stdout
 

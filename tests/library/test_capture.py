@@ -1,0 +1,137 @@
+"""Capture: batched, time-partitioned, gzip JSON-lines files; a failing sink never fails a
+prediction; request id and model version on every record. (Object stores: tests/cloud.)"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from mlops_common.errors import InputError
+from mlops_common.serving.capture import CaptureWriter, read_capture
+
+NAMES = ["tenure", "charges"]
+
+
+def files(root: Path) -> list[Path]:
+    return sorted(root.rglob("*.jsonl.gz"))
+
+
+def test_records_land_in_hour_partitions_with_replica_and_sequence(tmp_path):
+    writer = CaptureWriter(tmp_path / "capture", replica="pod-a", max_seconds=3600)
+    writer.append(NAMES, [(1.0, 20.0), (2.0, 30.0)], [0, 1], model_version="3", request_id="r1")
+    writer.close()
+    (path,) = files(tmp_path / "capture")
+    now = datetime.now(timezone.utc)
+    assert path.parent.name.startswith("hour=") and path.parent.parent.name.startswith("date=")
+    assert path.parent.parent.name == f"date={now:%Y-%m-%d}" or now.minute == 0
+    assert path.name == "pod-a-000001.jsonl.gz"
+    records = [json.loads(line) for line in gzip.decompress(path.read_bytes()).splitlines()]
+    assert [r["tenure"] for r in records] == [1.0, 2.0]
+    assert {(r["model_version"], r["request_id"]) for r in records} == {("3", "r1")}
+    assert (writer.written, writer.dropped) == (2, 0)
+
+
+def test_flushes_by_size_and_by_time_without_waiting_for_close(tmp_path):
+    by_size = CaptureWriter(tmp_path / "size", max_records=100, max_seconds=3600)
+    for _ in range(3):
+        by_size.append(NAMES, [(1.0, 2.0)] * 50, [0] * 50, model_version="1")
+    deadline = time.monotonic() + 10
+    while not files(tmp_path / "size") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert files(tmp_path / "size"), "max_records reached: a file before close"
+    by_size.close()
+    assert by_size.written == 150
+
+    by_time = CaptureWriter(tmp_path / "time", max_records=10_000, max_seconds=0.2)
+    by_time.append(NAMES, [(1.0, 2.0)], [0], model_version="1")
+    deadline = time.monotonic() + 10
+    while not files(tmp_path / "time") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert files(tmp_path / "time"), "max_seconds passed: a file before close"
+    by_time.close()
+
+
+def test_a_failing_sink_counts_drops_and_never_raises(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the capture folder should be")
+    writer = CaptureWriter(blocker, max_records=10, max_buffer=20, max_seconds=3600)
+    for _ in range(5):  # 50 records into a 20-record buffer, and every write fails
+        writer.append(NAMES, [(1.0, 2.0)] * 10, [0] * 10, model_version="1")
+    writer.close()
+    assert writer.written == 0 and writer.dropped == 50
+    assert writer.failed_writes >= 1 and writer.last_error
+
+
+def test_read_capture_reads_a_window_and_since_keeps_recent_hours(tmp_path):
+    root = tmp_path / "capture"
+    writer = CaptureWriter(root, replica="r", max_seconds=3600)
+    writer.append(NAMES, [(1.0, 2.0)] * 3, [0] * 3, model_version="1", request_id="new")
+    writer.close()
+    old = root / "date=2020-01-01" / "hour=00" / "r-000001.jsonl.gz"
+    old.parent.mkdir(parents=True)
+    old.write_bytes(gzip.compress(b'{"tenure": 9.0, "charges": 9.0, "request_id": "old"}\n'))
+    assert len(read_capture(root)) == 4
+    recent = read_capture(root, since="7d")
+    assert set(recent.request_id) == {"new"}
+    later = datetime.now(timezone.utc) + timedelta(days=30)
+    with pytest.raises(InputError, match="no captured records in the last 1d"):
+        read_capture(root, since="1d", now=later)
+
+
+def test_service_returns_request_id_header_and_captures_it_with_the_version(
+    mlflow_store, tiny_classifier, tmp_path, unique_name
+):
+    from fastapi.testclient import TestClient
+
+    from mlops_common.serving import create_app
+    from mlops_common.tracking import log_model, tracked_run
+
+    model, features, _ = tiny_classifier
+    config = mlflow_store.config(tmp_path, experiment=unique_name("capture"))
+    with tracked_run("train", config=config):
+        info = log_model(model, input_example=features.head(5))
+    writer = CaptureWriter(tmp_path / "capture", replica="test", max_seconds=3600)
+    app = create_app(info.model_uri, tracking_uri=mlflow_store.tracking_uri, capture=writer)
+    records = features.head(3).to_dict(orient="records")
+    with TestClient(app) as http:
+        given = http.post("/predict", json={"records": records}, headers={"X-Request-ID": "abc"})
+        fresh = http.post("/predict", json={"records": records[:1]})
+    assert given.status_code == 200 and given.headers["x-request-id"] == "abc"
+    assert len(fresh.headers["x-request-id"]) == 32
+    # closing the app (shutdown) flushed the capture
+    window = read_capture(tmp_path / "capture")
+    assert sorted(window.request_id.value_counts().items()) == sorted(
+        [("abc", 3), (fresh.headers["x-request-id"], 1)]
+    )
+    assert set(window.columns) >= {*features.columns, "prediction", "model_version", "timestamp"}
+
+
+def test_mlops_drift_reads_a_capture_window_against_a_profile(tmp_path):
+    import numpy as np
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from mlops_common.cli import app
+    from mlops_common.monitoring.profile import build_profile
+
+    rng = np.random.default_rng(3)
+    reference = pd.DataFrame({"tenure": rng.normal(24, 6, 5000), "charges": rng.gamma(2, 30, 5000)})
+    profile = build_profile(reference).to_json(tmp_path / "reference_profile.json")
+    writer = CaptureWriter(tmp_path / "capture", max_seconds=3600)
+    rows = list(zip(rng.normal(24, 6, 400), rng.gamma(2, 30, 400), strict=True))
+    writer.append(NAMES, rows, [0] * 400, model_version="2", request_id="r")
+    writer.close()
+    args = ["drift", str(profile), str(tmp_path / "capture"), "--since", "1d", "--json"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["verdict"] == "no drift" and data["current_rows"] == 400
+    assert data["current_source"] == f"{tmp_path / 'capture'} (last 1d)"
+    assert {"request_id", "model_version", "prediction", "timestamp"} <= set(
+        data["ignored_columns"]
+    )
