@@ -15,7 +15,6 @@ import argparse
 import http.client
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -23,6 +22,8 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+from tools.processes import free_port, stop
 
 MODEL_NAME = "bench-model"
 FEATURES = [f"feature_{index}" for index in range(8)]
@@ -62,12 +63,6 @@ def build_store(root: Path) -> str:
         version = mlflow.register_model(info.model_uri, MODEL_NAME)
     client.set_registered_model_alias(MODEL_NAME, "champion", version.version)
     return tracking_uri
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def post(port: int, path: str, body: bytes, timeout: float = 10.0) -> tuple[int, bytes]:
@@ -131,15 +126,6 @@ def tree_cpu_seconds(pid: int) -> float:
                 frontier.append(child)
     ticks = sum(stats[member][1] for member in tree if member in stats)
     return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def load(port: int, path: str, body: bytes, clients: int, requests: int) -> dict[str, float]:

@@ -16,7 +16,6 @@ import csv
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,8 @@ import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
+
+from tools.processes import free_port, stop
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -300,12 +301,6 @@ def git_init_commit(project: Path, env: dict[str, str]) -> None:
         run(command, project, env)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def http_json(url: str, payload: Any | None = None, timeout: float = 10) -> tuple[int, Any]:
     """GET (or POST ``payload`` as JSON) and return (status, decoded body)."""
     data = None if payload is None else json.dumps(payload).encode()
@@ -353,12 +348,7 @@ def serving(
                 time.sleep(0.25)
             yield base_url
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=15)
+            stop(process, timeout=15)
 
 
 def sample_records(project: Path, count: int = 5) -> list[dict[str, float]]:

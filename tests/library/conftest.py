@@ -8,7 +8,6 @@ session-scoped: tests share them and keep apart by unique experiment and model n
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -21,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from processes import stop_process_group
 
 from mlops_common.config import ProjectConfig
+from tools.processes import free_port, stop_process_group
 
 MLFLOW_BIN = Path(sys.executable).parent / "mlflow"
 # Seconds. 10-19 s on an idle 2-core machine, but over 2 min when other suites load it.
@@ -82,12 +81,6 @@ def tiny_classifier() -> tuple[Any, Any, Any]:
     return LogisticRegression(max_iter=200).fit(features, target), features, target
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _healthy(url: str) -> bool:
     try:
         with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
@@ -103,7 +96,7 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     Runs in its own process group so stopping it also stops the uvicorn workers it spawned.
     """
     root = tmp_path_factory.mktemp("mlflow-server")
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = root / "server.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}

@@ -19,7 +19,8 @@ from mlops_common.doctor import (
     run_doctor,
 )
 from mlops_common.errors import EnvironmentProblem
-from tools.project_workflow import free_port, render_project, template_snapshot
+from tools.processes import free_port
+from tools.project_workflow import render_project, template_snapshot
 
 GIT_PIN = "mlops-common @ git+https://github.com/acme/tpl@v0.4.0"
 RANGE = "mlops-common>=0.4,<1"

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tools.processes import stop
+
 BIN_DIR = Path(sys.executable).parent
 
 CLASSIFIER = "churn-classifier"
@@ -432,43 +434,38 @@ def test_mlops_serve_help_lists_options():
         assert option in result.stdout
 
 
-def test_mlops_serve_command_serves_the_champion(store, tmp_path):
-    import httpx
-
-    with _bound_socket() as sock:
-        port = sock.getsockname()[1]
-    log_path = tmp_path / "served.jsonl"
+@contextlib.contextmanager
+def _mlops_serve(args: list[str], *, port: int, env: dict[str, str], cwd: Path) -> Iterator[str]:
+    """``mlops serve ARGS`` as a real process listening on ``port``: its URL once it is ready."""
     process = subprocess.Popen(
-        [
-            str(BIN_DIR / "mlops"),
-            "serve",
-            "--model",
-            REGRESSOR,
-            "--port",
-            str(port),
-            "--prediction-log",
-            str(log_path),
-        ],
-        env={**os.environ, "MLFLOW_TRACKING_URI": store.tracking_uri},
-        cwd=tmp_path,
+        [str(BIN_DIR / "mlops"), "serve", *args],
+        env=env,
+        cwd=cwd,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
     try:
         url = f"http://127.0.0.1:{port}"
         _wait_ready(url, lambda: process.poll() is None)
+        yield url
+    finally:
+        stop(process)
+
+
+def test_mlops_serve_command_serves_the_champion(store, tmp_path):
+    import httpx
+
+    with _bound_socket() as sock:
+        port = sock.getsockname()[1]
+    log_path = tmp_path / "served.jsonl"
+    args = ["--model", REGRESSOR, "--port", str(port), "--prediction-log", str(log_path)]
+    env = {**os.environ, "MLFLOW_TRACKING_URI": store.tracking_uri}
+    with _mlops_serve(args, port=port, env=env, cwd=tmp_path) as url:
         record = {"tenure": 1.0, "monthly charges": 10.0}
         response = httpx.post(f"{url}/predict", json={"records": [record]}, timeout=30)
         assert response.status_code == 200, response.text
         assert response.json()["model_name"] == REGRESSOR
         assert log_path.read_text().count("\n") == 1
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 # The clouds' serving contracts: SageMaker (/ping, /invocations), Vertex AI (instances, AIP_*).
@@ -557,26 +554,10 @@ def test_mlops_serve_started_like_sagemaker_takes_model_host_and_port_from_env(s
         if not key.startswith(("MLFLOW_", "MLOPS_", "AIP_"))
     }
     env.update(MLOPS_MODEL_URI=model_dir, MLOPS_HOST="127.0.0.1", MLOPS_PORT=str(port))
-    process = subprocess.Popen(
-        [str(BIN_DIR / "mlops"), "serve"],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        _wait_ready(url, lambda: process.poll() is None)
+    with _mlops_serve([], port=port, env=env, cwd=tmp_path) as url:
         assert httpx.get(f"{url}/ping").status_code == 200
         record = {"tenure": 5.0, "monthly charges": 50.0}
         response = httpx.post(f"{url}/invocations", json={"instances": [record]}, timeout=30)
         assert response.status_code == 200, response.text
         assert response.json()["predictions"] == pytest.approx([600.0])
         assert (tmp_path / "logs" / "predictions.jsonl").read_text().count("\n") == 1
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
