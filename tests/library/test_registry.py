@@ -8,7 +8,7 @@ import pytest
 
 from mlops_common.config import ProjectConfig
 from mlops_common.errors import InputError, RegistryError
-from mlops_common.gate import GateConfig
+from mlops_common.gate import GateConfig, GateDecision
 from mlops_common.registry import (
     CHALLENGER,
     CHAMPION,
@@ -84,6 +84,20 @@ def _tags(mlflow_store, name: str, version: str) -> dict[str, str]:
     return _client(mlflow_store).get_model_version(name, version).tags
 
 
+def _promote_on_accuracy(
+    name: str, version: str, accuracy: float, uri: str, *, validated: bool = True
+) -> GateDecision:
+    """``promote`` ``version`` through ``ACCURACY_GATE`` with ``accuracy`` as its metric."""
+    return promote(
+        name,
+        version,
+        {"accuracy": accuracy},
+        ACCURACY_GATE,
+        validation_passed=validated,
+        tracking_uri=uri,
+    )
+
+
 # ------------------------------------------------------------------------- register and promote
 
 
@@ -115,14 +129,7 @@ def test_first_passing_version_becomes_champion_with_audit_tags(
     logged_run, mlflow_store, model_name
 ):
     (version,) = _register(logged_run, mlflow_store, model_name)
-    decision = promote(
-        model_name,
-        version,
-        {"accuracy": 0.9},
-        ACCURACY_GATE,
-        validation_passed=True,
-        tracking_uri=mlflow_store.tracking_uri,
-    )
+    decision = _promote_on_accuracy(model_name, version, 0.9, mlflow_store.tracking_uri)
     assert decision.promoted and decision.champion_version is None
     assert _alias(mlflow_store, model_name, CHAMPION) == version
     assert _alias(mlflow_store, model_name, CHALLENGER) == version
@@ -145,23 +152,9 @@ def test_worse_candidate_stays_challenger_and_better_one_takes_over(
 ):
     first, second, third = _register(logged_run, mlflow_store, model_name, count=3)
     uri = mlflow_store.tracking_uri
-    promote(
-        model_name,
-        first,
-        {"accuracy": 0.9},
-        ACCURACY_GATE,
-        validation_passed=True,
-        tracking_uri=uri,
-    )
+    _promote_on_accuracy(model_name, first, 0.9, uri)
 
-    worse = promote(
-        model_name,
-        second,
-        {"accuracy": 0.88},
-        ACCURACY_GATE,
-        validation_passed=True,
-        tracking_uri=uri,
-    )
+    worse = _promote_on_accuracy(model_name, second, 0.88, uri)
     assert not worse.promoted
     assert worse.reasons == [
         "accuracy 0.88 falls behind champion 0.9 (higher is better, may not fall behind)"
@@ -173,14 +166,7 @@ def test_worse_candidate_stays_challenger_and_better_one_takes_over(
     assert json.loads(rejected["mlops.gate.champion_metrics"]) == {"accuracy": 0.9}
     assert "NOT promoted" in worse.summary()
 
-    better = promote(
-        model_name,
-        third,
-        {"accuracy": 0.95},
-        ACCURACY_GATE,
-        validation_passed=True,
-        tracking_uri=uri,
-    )
+    better = _promote_on_accuracy(model_name, third, 0.95, uri)
     assert better.promoted and better.champion_version == first
     assert _alias(mlflow_store, model_name, CHAMPION) == third
     assert _tags(mlflow_store, model_name, third)["mlops.gate.previous_champion"] == first
@@ -191,22 +177,8 @@ def test_validation_failure_never_promotes_even_a_better_model(
 ):
     first, second = _register(logged_run, mlflow_store, model_name, count=2)
     uri = mlflow_store.tracking_uri
-    promote(
-        model_name,
-        first,
-        {"accuracy": 0.85},
-        ACCURACY_GATE,
-        validation_passed=True,
-        tracking_uri=uri,
-    )
-    decision = promote(
-        model_name,
-        second,
-        {"accuracy": 0.99},
-        ACCURACY_GATE,
-        validation_passed=False,
-        tracking_uri=uri,
-    )
+    _promote_on_accuracy(model_name, first, 0.85, uri)
+    decision = _promote_on_accuracy(model_name, second, 0.99, uri, validated=False)
     assert not decision.promoted
     assert _alias(mlflow_store, model_name, CHAMPION) == first
     assert _alias(mlflow_store, model_name, CHALLENGER) == second
@@ -219,14 +191,7 @@ def test_champion_metrics_come_from_its_run_when_it_has_no_gate_tags(
     first, second = _register(logged_run, mlflow_store, model_name, count=2)
     # A champion set by hand (no audit tags): its run logged accuracy 0.9.
     _client(mlflow_store).set_registered_model_alias(model_name, CHAMPION, first)
-    decision = promote(
-        model_name,
-        second,
-        {"accuracy": 0.85},
-        ACCURACY_GATE,
-        validation_passed=True,
-        tracking_uri=mlflow_store.tracking_uri,
-    )
+    decision = _promote_on_accuracy(model_name, second, 0.85, mlflow_store.tracking_uri)
     assert not decision.promoted
     assert decision.champion_metrics["accuracy"] == 0.9
 
@@ -291,14 +256,7 @@ def test_rollback_walks_back_through_previous_champions(logged_run, mlflow_store
     uri = mlflow_store.tracking_uri
     versions = _register(logged_run, mlflow_store, model_name, count=3)
     for version, accuracy in zip(versions, (0.85, 0.9, 0.95), strict=True):
-        promote(
-            model_name,
-            version,
-            {"accuracy": accuracy},
-            ACCURACY_GATE,
-            validation_passed=True,
-            tracking_uri=uri,
-        )
+        _promote_on_accuracy(model_name, version, accuracy, uri)
 
     result = rollback(model_name, tracking_uri=uri)
     assert (result.from_version, result.to_version) == ("3", "2")
@@ -326,14 +284,7 @@ def test_rollback_refuses_unknown_versions_and_models_without_champion(
     assert champion_version(model_name, tracking_uri=uri) is None
     with pytest.raises(RegistryError, match="has no version 7"):
         rollback(model_name, to_version="7", tracking_uri=uri)
-    promote(
-        model_name,
-        version,
-        {"accuracy": 0.9},
-        ACCURACY_GATE,
-        validation_passed=True,
-        tracking_uri=uri,
-    )
+    _promote_on_accuracy(model_name, version, 0.9, uri)
     with pytest.raises(RegistryError, match="already champion"):
         rollback(model_name, to_version=version, tracking_uri=uri)
 
@@ -341,17 +292,8 @@ def test_rollback_refuses_unknown_versions_and_models_without_champion(
 def test_rollback_refuses_a_version_that_failed_validation(logged_run, mlflow_store, model_name):
     uri = mlflow_store.tracking_uri
     good, bad = _register(logged_run, mlflow_store, model_name, count=2)
-    promote(
-        model_name, good, {"accuracy": 0.9}, ACCURACY_GATE, validation_passed=True, tracking_uri=uri
-    )
-    promote(
-        model_name,
-        bad,
-        {"accuracy": 0.99},
-        ACCURACY_GATE,
-        validation_passed=False,
-        tracking_uri=uri,
-    )
+    _promote_on_accuracy(model_name, good, 0.9, uri)
+    _promote_on_accuracy(model_name, bad, 0.99, uri, validated=False)
     with pytest.raises(RegistryError, match="failed data validation"):
         rollback(model_name, to_version=bad, tracking_uri=uri)
 
@@ -420,14 +362,7 @@ def test_cli_rollback_moves_champion_back(logged_run, mlflow_store, model_name):
     uri = mlflow_store.tracking_uri
     first, second = _register(logged_run, mlflow_store, model_name, count=2)
     for version, accuracy in ((first, 0.9), (second, 0.92)):
-        promote(
-            model_name,
-            version,
-            {"accuracy": accuracy},
-            ACCURACY_GATE,
-            validation_passed=True,
-            tracking_uri=uri,
-        )
+        _promote_on_accuracy(model_name, version, accuracy, uri)
     result = CliRunner().invoke(app, ["rollback", "--model", model_name, "--tracking-uri", uri])
     assert result.exit_code == 0, result.output
     assert f"{model_name}: champion moved from v2 back to v1" in result.output
