@@ -1,4 +1,5 @@
-"""Read the table a check runs on: a DataFrame, or a CSV, Parquet or JSON-lines file.
+"""Read the table a check runs on (a DataFrame, or a CSV, Parquet or JSON-lines file), or a
+JSON object file (metrics, a validation report).
 
 Validation and drift detection both read their inputs here, so they accept the same files and
 fail the same way: an ``InputError`` naming the input and the fix, in one line. pandas is
@@ -11,6 +12,7 @@ imported only when a table is read.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,7 +23,7 @@ from mlops_common.errors import InputError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["MESSAGES", "READERS", "read_table"]
+__all__ = ["MESSAGES", "READERS", "read_json_object", "read_table"]
 
 #: File suffix -> format; ``.json`` is read as JSON lines (one record per line).
 READERS = {
@@ -102,6 +104,24 @@ def read_table(
     if len(frame.columns) == 0 or len(frame) == 0:
         raise fail("no_rows", source=source)
     return frame, source
+
+
+def read_json_object(path: Path | str) -> dict[str, Any]:
+    """The JSON object in the file at ``path``; an ``InputError`` when it is missing or not one.
+
+    >>> read_json_object("metrics.json")  # doctest: +SKIP
+    {'accuracy': 0.93}
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise InputError(f"{path}: file not found; check the path") from exc
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: not valid JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: expected a JSON object")
+    return data
 
 
 def _detail(exc: Exception) -> str:

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops_common import store, tags
-from mlops_common.errors import InputError, RegistryError
+from mlops_common.errors import RegistryError
 
 # The gate's names stay importable from here: rendered projects import GateConfig from this module.
 from mlops_common.gate import (  # noqa: F401
@@ -44,6 +44,7 @@ from mlops_common.gate import (  # noqa: F401
     evaluate_gate,
 )
 from mlops_common.gate_lock import gate_lock, retry_locked
+from mlops_common.io import read_json_object
 from mlops_common.results import Result
 
 __all__ = [
@@ -155,20 +156,8 @@ def validation_passed(
     False
     """
     if report_path is not None:
-        return _read_report(Path(report_path)).get("success") is True
+        return read_json_object(report_path).get("success") is True
     return validation_status(model_name, version, tracking_uri=tracking_uri) is not False
-
-
-def _read_report(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise InputError(f"{path}: file not found; check the path") from exc
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}: not valid JSON ({exc})") from exc
-    if not isinstance(data, dict):
-        raise InputError(f"{path}: expected a JSON object")
-    return data
 
 
 def _is_metric(value: Any) -> bool:

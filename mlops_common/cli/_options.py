@@ -10,7 +10,7 @@ hidden alias that warns, through :func:`version_from`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -19,6 +19,8 @@ __all__ = [
     "ModelName",
     "Output",
     "TrackingUri",
+    "deprecated_version_option",
+    "version_argument",
     "version_from",
 ]
 
@@ -47,6 +49,19 @@ TrackingUri = Annotated[
         help="MLflow tracking URI (default: MLFLOW_TRACKING_URI, then pyproject.toml).",
     ),
 ]
+
+
+def version_argument(help: str) -> Any:
+    """The optional positional ``VERSION`` of a command, described by ``help``.
+
+    ``version: Annotated[str | None, version_argument("Deploy exactly this version.")] = None``
+    """
+    return typer.Argument(metavar="VERSION", show_default=False, help=help)
+
+
+def deprecated_version_option(option: str) -> Any:
+    """The hidden ``option`` that used to carry the version; read it with :func:`version_from`."""
+    return typer.Option(option, hidden=True, help="Deprecated: pass VERSION as an argument.")
 
 
 def version_from(

@@ -6,7 +6,13 @@ from typing import Annotated
 
 import typer
 
-from mlops_common.cli._options import AsJson, Output, version_from
+from mlops_common.cli._options import (
+    AsJson,
+    Output,
+    deprecated_version_option,
+    version_argument,
+    version_from,
+)
 from mlops_common.cli._render import emit
 
 __all__ = ["app", "down", "rollback", "status", "up"]
@@ -26,20 +32,12 @@ Target = Annotated[
 @app.command("up")
 def up(
     version: Annotated[
-        str | None,
-        typer.Argument(
-            metavar="VERSION",
-            show_default=False,
-            help="Deploy exactly this version (default: the one behind ALIAS).",
-        ),
+        str | None, version_argument("Deploy exactly this version (default: the one behind ALIAS).")
     ] = None,
     target: Target = None,
     alias: Annotated[str, typer.Option(help="Registry alias to deploy.")] = "champion",
     port: Annotated[int | None, typer.Option(help="local target: port to serve on.")] = None,
-    deprecated_version: Annotated[
-        str | None,
-        typer.Option("--version", hidden=True, help="Deprecated: pass VERSION as an argument."),
-    ] = None,
+    deprecated_version: Annotated[str | None, deprecated_version_option("--version")] = None,
     output: Output = None,
     as_json: AsJson = False,
 ) -> None:

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from mlops_common.cli._options import AsJson, ModelName, Output, TrackingUri, version_from
+from mlops_common.cli._options import (
+    AsJson,
+    ModelName,
+    Output,
+    TrackingUri,
+    deprecated_version_option,
+    version_argument,
+    version_from,
+)
 from mlops_common.cli._render import emit
 
 __all__ = ["COMMANDS", "promote", "rollback"]
@@ -41,14 +48,14 @@ def promote(
 ) -> None:
     """Apply the promotion gate to VERSION; exit 1 when the gate refuses it."""
     from mlops_common.config import load_params, load_project_config
-    from mlops_common.errors import InputError
     from mlops_common.gate import GateConfig
+    from mlops_common.io import read_json_object
     from mlops_common.registry import promote as run_promote
     from mlops_common.registry import validation_passed as passed_validation
 
     model_name = model or load_project_config().model_name
     gate = GateConfig.from_dict(load_params(params).get("gate", {}))
-    candidate = None if metrics is None else _read_json(metrics, InputError)
+    candidate = None if metrics is None else read_json_object(metrics)
     validation_passed = passed_validation(
         model_name, version, report_path=validation, tracking_uri=tracking_uri
     )
@@ -66,16 +73,11 @@ def promote(
 def rollback(
     version: Annotated[
         str | None,
-        typer.Argument(
-            metavar="VERSION",
-            show_default=False,
-            help="Version to make champion (default: the champion before the current one).",
+        version_argument(
+            "Version to make champion (default: the champion before the current one)."
         ),
     ] = None,
-    to: Annotated[
-        str | None,
-        typer.Option("--to", hidden=True, help="Deprecated: pass VERSION as an argument."),
-    ] = None,
+    to: Annotated[str | None, deprecated_version_option("--to")] = None,
     model: ModelName = None,
     tracking_uri: TrackingUri = None,
     output: Output = None,
@@ -89,18 +91,6 @@ def rollback(
     model_name = model or load_project_config().model_name
     result = run_rollback(model_name, to_version=wanted, tracking_uri=tracking_uri)
     emit(result, as_json=as_json, output=output)
-
-
-def _read_json(path: Path, error: type[Exception]) -> dict:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise error(f"{path}: file not found; check the path") from exc
-    except json.JSONDecodeError as exc:
-        raise error(f"{path}: not valid JSON ({exc})") from exc
-    if not isinstance(data, dict):
-        raise error(f"{path}: expected a JSON object")
-    return data
 
 
 COMMANDS = (promote, rollback)
