@@ -91,6 +91,14 @@ def _number(value: Any, where: str) -> float:
     return float(value)
 
 
+def _known_keys_only(data: Mapping[Any, Any], allowed: tuple[str, ...], where: str) -> None:
+    unknown = sorted(set(map(str, data)) - set(allowed))
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}"
+        )
+
+
 @dataclass(frozen=True)
 class GateConfig:
     """Per-metric promotion rules, usually ``GateConfig.from_dict(params["gate"])``."""
@@ -109,12 +117,7 @@ class GateConfig:
             return cls()
         if not isinstance(data, Mapping):
             raise ConfigError(f"params.yaml gate: expected a mapping with `metrics`, got {data!r}")
-        unknown = sorted(set(map(str, data)) - set(_GATE_KEYS))
-        if unknown:
-            raise ConfigError(
-                f"params.yaml gate: unknown key(s) {', '.join(unknown)}; "
-                f"allowed: {', '.join(_GATE_KEYS)}"
-            )
+        _known_keys_only(data, _GATE_KEYS, "params.yaml gate")
         ties = data.get("ties", "keep")
         if ties not in _TIES:
             raise ConfigError(f"params.yaml gate.ties: {ties!r} is not `keep` or `promote`")
@@ -131,11 +134,7 @@ class GateConfig:
         where = f"params.yaml gate.metrics.{name}"
         if not isinstance(raw, Mapping):
             raise ConfigError(f"{where}: expected a mapping like {{min: 0.8, direction: higher}}")
-        unknown = sorted(set(map(str, raw)) - set(_RULE_KEYS))
-        if unknown:
-            raise ConfigError(
-                f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(_RULE_KEYS)}"
-            )
+        _known_keys_only(raw, _RULE_KEYS, where)
         direction = raw.get("direction")
         if direction is not None and direction not in _DIRECTIONS:
             raise ConfigError(f"{where}.direction: {direction!r} is not `higher` or `lower`")
