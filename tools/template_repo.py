@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tools.project_workflow import render_project
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # What Copier needs from this repository to render and migrate.
 TEMPLATE_PARTS = ("copier.yml", "template")
@@ -140,10 +142,6 @@ def build_template_repo(dest: Path, tags: tuple[str, str, str] = DEFAULT_TAGS) -
     return TemplateRepo(dest, tags)
 
 
-# Answers every client render needs; the rest take their copier.yml defaults.
-BASE_ANSWERS: dict[str, Any] = {"project_name": "Churn Model"}
-
-
 def commit_all(project: Path, message: str) -> str:
     """Stage everything and commit (client identity, no hooks); return the new HEAD."""
     git(project, "add", "--all")
@@ -153,17 +151,7 @@ def commit_all(project: Path, message: str) -> str:
 
 def render_client(destination: Path, repo: TemplateRepo, ref: str, **answers: Any) -> Path:
     """Render ``repo`` at ``ref`` with real Copier; make it a git repository with one commit."""
-    import copier
-
-    copier.run_copy(
-        str(repo.path),
-        str(destination),
-        data={**BASE_ANSWERS, **answers},
-        defaults=True,
-        unsafe=True,
-        quiet=True,
-        vcs_ref=ref,
-    )
+    render_project(destination, repo.path, ref, **answers)
     git(destination, "init", "--quiet", "--initial-branch=main")
     commit_all(destination, f"Render template {ref}")
     return destination

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from mlops_common.fleet import collect_projects, fleet_status
+from tools.project_workflow import BASE_ANSWERS
 
 pytestmark = pytest.mark.xdist_group("fleet")
 
@@ -151,9 +152,7 @@ def unreleased_project(tmp_path_factory, tpl):
     tpl._copy_current_tree(template)
     tpl.commit_all(template, "Not released yet")
     project = base / "early"
-    copier.run_copy(
-        str(template), str(project), data=dict(tpl.BASE_ANSWERS), defaults=True, quiet=True
-    )
+    copier.run_copy(str(template), str(project), data=dict(BASE_ANSWERS), defaults=True, quiet=True)
     tpl.git(project, "init", "--quiet", "--initial-branch=main")
     tpl.commit_all(project, "Render the untagged template")
     return project
