@@ -204,7 +204,7 @@ def load_served_model(
         reason = exc.message if isinstance(exc, MlflowException) else str(exc)
         raise RegistryError(
             f"{model_uri}: cannot resolve the model at {tracking_uri} ({reason}); check the "
-            f"model name and alias with `mlops registry` or pass --model-uri"
+            f"model name and alias (`dvc repro` registers a champion) or pass --model-uri"
         ) from exc
     except OSError as exc:
         raise RegistryError(
