@@ -30,21 +30,10 @@ from pathlib import Path
 
 from mlops_common.fleet import collect_projects, fleet_status, fleet_update
 from mlops_common.fleet.checks import default_check_commands, run_checks
+from tools.template_repo import git
 
 ROOT = Path(__file__).resolve().parent.parent
 BRANCH = "template-update/v1.1.0"
-
-
-def git(cwd: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.name=Bench", "-c", "user.email=bench@example.com", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"git {' '.join(args)} in {cwd}: {done.stderr.strip()}")
-    return done.stdout
 
 
 def small_template(dest: Path) -> Path:
@@ -105,14 +94,13 @@ def reset(projects: list[Path], remotes: list[Path]) -> None:
         subprocess.run(["git", "branch", "-D", BRANCH], cwd=remote, capture_output=True)
 
 
-def plain_copier_update(work: Path, seed: Path) -> float:
-    """What a team runs by hand on one project: `copier update --trust --defaults`."""
-    project = work / "by-hand"
-    shutil.copytree(seed, project, symlinks=True)
+def plain_copier_update(project: Path, copy: Path, ref: str) -> float:
+    """Seconds of what a team runs by hand, `copier update --trust --defaults`, on a copy."""
+    shutil.copytree(project, copy, symlinks=True)
     started = time.perf_counter()
     subprocess.run(
         [sys.executable, "-m", "copier", "update", "--defaults", "--trust", "--quiet",
-         "--vcs-ref", "v1.1.0", str(project)],
+         "--vcs-ref", ref, str(copy)],
         check=True, capture_output=True, stdin=subprocess.DEVNULL,
     )  # fmt: skip
     return time.perf_counter() - started
@@ -122,7 +110,7 @@ def fleet_part(work: Path, count: int, jobs_list: list[int]) -> None:
     template = small_template(work / "small-template")
     paths, remotes, render = build_fleet(work, template, count)
     print(f"small template: copier copy of one project {render:.2f} s")
-    by_hand = plain_copier_update(work, paths[0])
+    by_hand = plain_copier_update(paths[0], work / "by-hand", "v1.1.0")
     print(f"plain copier update of one project (by hand, no safety): {by_hand:.2f} s")
     projects = collect_projects(paths)
 
@@ -158,15 +146,7 @@ def default_part(work: Path) -> None:
 
     repo = tpl.add_rename_release(tpl.build_template_repo(work / "template"))
     project = tpl.render_client(work / "default", repo, "v2.1.0")
-    by_hand = work / "default-by-hand"
-    shutil.copytree(project, by_hand, symlinks=True)
-    started = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "copier", "update", "--defaults", "--trust", "--quiet",
-         "--vcs-ref", "v2.2.0", str(by_hand)],
-        check=True, capture_output=True, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
-    plain = time.perf_counter() - started
+    plain = plain_copier_update(project, work / "default-by-hand", "v2.2.0")
     print(f"default project: plain copier update v2.1.0 -> v2.2.0 (by hand): {plain:.2f} s")
     started = time.perf_counter()
     report = fleet_update(collect_projects([project]), templates=[str(repo.path)], check="")
