@@ -1,4 +1,4 @@
-"""The servers this repository's tasks start: a free port for one, and stopping it.
+"""The servers this repository's tasks start: a free port, waiting until one answers, stopping it.
 
 Shared by ``benchmarks/``, ``tests/`` (the fixtures' emulators, ``mlflow server``,
 ``mlops serve``) and ``nox -s demo`` (through :mod:`tools.project_workflow`).
@@ -11,8 +11,13 @@ import os
 import signal
 import socket
 import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
 
-__all__ = ["free_port", "stop", "stop_process_group"]
+__all__ = ["answers", "free_port", "running", "stop", "stop_process_group"]
 
 
 def free_port() -> int:
@@ -47,3 +52,43 @@ def stop_process_group(process: subprocess.Popen[bytes]) -> None:
             process.wait(timeout=10)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
+
+
+def answers(url: str) -> bool:
+    """Whether a server answers ``url`` at all (any HTTP status counts: it is up)."""
+    try:
+        with urllib.request.urlopen(url, timeout=1):
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def running(
+    command: list[str], *, url: str, log: Path, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Start ``command``, wait until ``url`` answers, and always stop its process group."""
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            command,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, **(env or {})},
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while not answers(url):
+            if process.poll() is not None:
+                raise RuntimeError(
+                    f"{command[0]} exited with {process.returncode}: {log.read_text()[-2000:]}"
+                )
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{command[0]} did not answer {url} within 30 s")
+            time.sleep(0.1)
+        yield process
+    finally:
+        stop_process_group(process)

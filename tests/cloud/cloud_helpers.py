@@ -1,23 +1,19 @@
-"""Helpers of the cloud tests: start/stop processes, run commands, emulated storage, registry."""
+"""Helpers of the cloud tests: run commands, emulated storage, registry.
+
+Starting and stopping the emulators is tools.processes (shared with benchmarks and tests).
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-
-from tools.processes import stop_process_group
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN_DIR = Path(sys.executable).parent
@@ -51,51 +47,6 @@ def _root_conftest():
 def render(destination: Path, **answers: object) -> Path:
     """Render the real template with real Copier (tests/conftest.py's ``render``)."""
     return _root_conftest().render(destination, **answers)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1):
-            return True
-    except urllib.error.HTTPError:
-        return True  # any HTTP answer means the server is up
-    except OSError:
-        return False
-
-
-@contextmanager
-def running(
-    command: list[str], *, url: str, log: Path, env: dict[str, str] | None = None
-) -> Iterator[subprocess.Popen[bytes]]:
-    """Start ``command``, wait until ``url`` answers, and always stop its process group."""
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            command,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env={**os.environ, **(env or {})},
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while not _answers(url):
-            if process.poll() is not None:
-                raise RuntimeError(
-                    f"{command[0]} exited with {process.returncode}: {log.read_text()[-2000:]}"
-                )
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{command[0]} did not answer {url} within 30 s")
-            time.sleep(0.1)
-        yield process
-    finally:
-        stop_process_group(process)
 
 
 # ---- one storage "cloud" as the tests see it --------------------------------------------------

@@ -16,11 +16,11 @@ from cloud_helpers import (
     Registry,
     Storage,
     azurite_binary,
-    free_port,
     register_tiny_models,
-    running,
     write_project,
 )
+
+from tools.processes import free_port, running
 
 
 @pytest.fixture(scope="session")

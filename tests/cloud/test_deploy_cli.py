@@ -12,7 +12,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cloud_helpers import Registry, free_port, write_project
+from cloud_helpers import Registry, write_project
+
+from tools.processes import free_port
 
 MLOPS = Path(sys.executable).parent / "mlops"
 

@@ -11,10 +11,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from cloud_helpers import Registry, free_port
+from cloud_helpers import Registry
 
 from mlops_common.deploy import get_target
 from mlops_common.errors import DeployError
+from tools.processes import free_port
 
 
 def _target(registry: Registry, port: int, state_dir: Path):

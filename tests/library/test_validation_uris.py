@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pandas as pd
@@ -18,6 +13,7 @@ from typer.testing import CliRunner
 from mlops_common.cli import app
 from mlops_common.errors import InputError
 from mlops_common.validation import validate
+from tools.processes import free_port, running
 
 BUCKET = "validation-data"
 SUITE = {
@@ -32,26 +28,10 @@ SUITE = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1):
-            return True
-    except urllib.error.HTTPError:
-        return True
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="module")
 def s3(tmp_path_factory):
     """moto_server on a free port with a bucket; the S3 env points boto at it."""
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
         "AWS_ACCESS_KEY_ID": "testing",
@@ -60,40 +40,29 @@ def s3(tmp_path_factory):
         "AWS_ENDPOINT_URL": url,
     }
     server = Path(sys.executable).parent / "moto_server"
-    log = (tmp_path_factory.mktemp("moto") / "moto.log").open("wb")
-    process = subprocess.Popen(
-        [str(server), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    log = tmp_path_factory.mktemp("moto") / "moto.log"
     saved = {key: os.environ.get(key) for key in env}
-    try:
-        deadline = time.monotonic() + 30
-        while not _answers(f"{url}/moto-api/"):
-            assert process.poll() is None and time.monotonic() < deadline, "moto did not start"
-            time.sleep(0.2)
+    command = [str(server), "-H", "127.0.0.1", "-p", str(port)]
+    with running(command, url=f"{url}/moto-api/", log=log):
         os.environ.update(env)
-        import boto3
+        try:
+            import boto3
 
-        client = boto3.client("s3", endpoint_url=url)
-        client.create_bucket(Bucket=BUCKET)
-        frame = pd.DataFrame({"id": [1, 2, 3, 4], "amount": [5.0, 20.0, 99.0, None]})
-        client.put_object(Bucket=BUCKET, Key="orders.csv", Body=frame.to_csv(index=False))
-        client.put_object(
-            Bucket=BUCKET, Key="orders.jsonl", Body=frame.to_json(orient="records", lines=True)
-        )
-        client.put_object(Bucket=BUCKET, Key="orders.parquet", Body=frame.to_parquet())
-        yield url
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        os.killpg(process.pid, 15)
-        process.wait(timeout=10)
-        log.close()
+            client = boto3.client("s3", endpoint_url=url)
+            client.create_bucket(Bucket=BUCKET)
+            frame = pd.DataFrame({"id": [1, 2, 3, 4], "amount": [5.0, 20.0, 99.0, None]})
+            client.put_object(Bucket=BUCKET, Key="orders.csv", Body=frame.to_csv(index=False))
+            client.put_object(
+                Bucket=BUCKET, Key="orders.jsonl", Body=frame.to_json(orient="records", lines=True)
+            )
+            client.put_object(Bucket=BUCKET, Key="orders.parquet", Body=frame.to_parquet())
+            yield url
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
 
 
 @pytest.mark.parametrize("key", ["orders.csv", "orders.jsonl", "orders.parquet"])
