@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -42,6 +43,12 @@ def serve(
         ),
     ] = None,
     tracking_uri: TrackingUri = None,
+    docs: Annotated[
+        bool,
+        typer.Option(
+            "--docs", envvar="MLOPS_DOCS", help="Also serve the interactive /docs and /redoc."
+        ),
+    ] = False,
 ) -> None:
     """Serve predictions over HTTP (POST /predict, GET /health, /ready, /metadata).
 
@@ -51,6 +58,8 @@ def serve(
     from mlops_common.doctor import require_environment
     from mlops_common.serving import serve as run_server
 
+    if docs:  # read by mlops_common.serving.access, like MLOPS_API_TOKEN
+        os.environ["MLOPS_DOCS"] = "1"
     require_environment()  # the library inside the project's pin, before loading a model (exit 3)
     if model_uri is None or model_uri.startswith(("models:/", "runs:/")):
         # The model comes from the tracking store: a dead server fails here in seconds, with

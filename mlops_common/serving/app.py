@@ -16,9 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from mlops_common.errors import ConfigError, InputError
+from mlops_common.serving.access import AccessSettings, install_access
 from mlops_common.serving.capture import PredictionLog
 from mlops_common.serving.model import ServedModel, load_served_model
-from mlops_common.serving.request import BATCH_KEYS, MAX_RECORDS, describe_errors, request_model
+from mlops_common.serving.request import (
+    BATCH_KEYS,
+    MAX_RECORDS,
+    describe_errors,
+    record_schema,
+    request_model,
+)
 
 __all__ = ["create_app", "serve"]
 
@@ -28,6 +35,7 @@ _INLINE_MAX_RECORDS = 64
 # Paths every service answers; the AIP_* routes are added only when they name another path.
 _PREDICT_PATHS = ("/predict", "/invocations")
 _READY_PATHS = ("/ready", "/ping")
+_NOT_LOADED = {503: {"description": "The model is not loaded yet"}}
 
 
 def create_app(
@@ -39,6 +47,7 @@ def create_app(
     tracking_uri: str | None = None,
     max_records: int = MAX_RECORDS,
     capture: Any = None,
+    access: AccessSettings | None = None,
     _served: ServedModel | None = None,
 ) -> "Any":
     """Build the FastAPI app; the model is loaded once, when the app starts (lifespan).
@@ -49,6 +58,8 @@ def create_app(
     or URL, or a :class:`~mlops_common.serving.capture.CaptureWriter`) replaces the local
     prediction log with batched, time-partitioned capture. Every prediction response carries
     an ``X-Request-ID`` header (the caller's, or a new one), also written with each record.
+    ``access`` (default: from the environment, :mod:`mlops_common.serving.access`) sets the
+    bearer token, the body-size limit and whether ``/docs`` is served.
 
     >>> import uvicorn  # doctest: +SKIP
     >>> app = create_app(model_name="churn-model")  # doctest: +SKIP
@@ -95,10 +106,13 @@ def create_app(
             app.state.served = None
             app.state.log.close()
 
+    access = access if access is not None else AccessSettings.from_env()
     app = FastAPI(
         title="mlops model service",
         version=__version__,
         lifespan=lifespan,
+        docs_url="/docs" if access.docs else None,
+        redoc_url="/redoc" if access.docs else None,
         summary="Predictions from the model behind a registry alias.",
     )
     app.state.served = None
@@ -122,7 +136,7 @@ def create_app(
             {"status": "ready", "model_name": served.name, "model_version": served.version}
         )
 
-    @app.get("/metadata")
+    @app.get("/metadata", responses=_NOT_LOADED)
     async def metadata() -> Response:
         """Model name, version, alias, run id, git commit, data version, lineage, signature."""
         served = app.state.served
@@ -209,6 +223,7 @@ def create_app(
             "content": {"application/json": {"schema": body_schema}},
         }
     }
+    refused = {422: {"description": "Records that do not match the model's signature"}}
     # One handler each, at every path a cloud probes or posts to.
     health_route, predict_route = _cloud_routes()
     ready_paths = list(_READY_PATHS)
@@ -218,10 +233,36 @@ def create_app(
     if predict_route and predict_route not in predict_paths:
         predict_paths.append(predict_route)
     for path in ready_paths:
-        app.add_api_route(path, ready, methods=["GET"])
+        app.add_api_route(path, ready, methods=["GET"], responses=_NOT_LOADED)
     for path in predict_paths:
-        app.add_api_route(path, predict, methods=["POST"], openapi_extra=openapi_body)
+        app.add_api_route(
+            path,
+            predict,
+            methods=["POST"],
+            openapi_extra=openapi_body,
+            responses={**refused, **_NOT_LOADED},
+        )
+    install_access(
+        app, access, open_paths=("/health", *ready_paths), body_paths=tuple(predict_paths)
+    )
+    _document_records(app, batch)
     return app
+
+
+def _document_records(app: Any, batch: dict[str, Any]) -> None:
+    """Once the model is loaded, ``/openapi.json`` types each record from its signature."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = build()
+        served = app.state.served
+        if served is not None:
+            batch["items"] = record_schema(served.columns)  # shared by every predict route
+            app.openapi_schema = None
+            schema = build()
+        return schema
+
+    app.openapi = openapi
 
 
 def _cloud_routes() -> tuple[str | None, str | None]:

@@ -18,7 +18,7 @@ from mlops_common.serving.model import SCHEMA_TYPES
 if TYPE_CHECKING:
     from mlops_common.serving.model import ColumnSpec
 
-__all__ = ["BATCH_KEYS", "MAX_RECORDS", "describe_errors", "request_model"]
+__all__ = ["BATCH_KEYS", "MAX_RECORDS", "describe_errors", "record_schema", "request_model"]
 
 #: The largest batch one request may send.
 MAX_RECORDS = 10_000
@@ -27,6 +27,34 @@ MAX_RECORDS = 10_000
 MAX_REPORTED_ERRORS = 20
 # The request's batch key: ours, then the one Vertex AI and SageMaker's JSON convention use.
 BATCH_KEYS = ("records", "instances")
+
+
+_JSON_TYPES = {
+    "double": "number",
+    "float": "number",
+    "long": "integer",
+    "integer": "integer",
+    "string": "string",
+    "boolean": "boolean",
+}
+
+
+def record_schema(columns: list[ColumnSpec]) -> dict[str, Any]:
+    """The JSON Schema of one record, as :func:`request_model` checks it (for ``/openapi.json``).
+
+    >>> record_schema([ColumnSpec("tenure", "double")])["properties"]
+    {'tenure': {'type': 'number'}}
+    """
+    properties: dict[str, Any] = {}
+    for column in columns:
+        kind = _JSON_TYPES[column.type]
+        properties[column.name] = {"type": kind} if column.required else {"type": [kind, "null"]}
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": [column.name for column in columns if column.required],
+        "additionalProperties": False,
+    }
 
 
 def request_model(columns: list[ColumnSpec], max_records: int) -> Any:
