@@ -431,7 +431,7 @@ def demo(destination: Path, *, ml_task: str = "classification") -> None:
         status, body = http_json(f"{base_url}/predict", {"records": sample_records(destination)})
         print(f"POST {base_url}/predict -> {status} {json.dumps(body)}")
     step("mlops drift")
-    drift_code, _, report = drift(destination, env)
+    _, _, report = drift(destination, env)
     best = champion(destination, env)
     step(f"done in {time.perf_counter() - started:.0f} s")
     print(
@@ -445,7 +445,7 @@ def demo(destination: Path, *, ml_task: str = "classification") -> None:
                 f"promotion      {destination / 'reports' / 'promotion.json'}",
                 f"predictions    {destination / 'logs' / 'predictions.jsonl'}",
                 f"drift report   {report} and {report.with_suffix('.html')} "
-                f"({'drift detected' if drift_code else 'no drift'})",
+                f"({json.loads(report.read_text(encoding='utf-8')).get('verdict', 'unknown')})",
                 f"serve again    cd {destination} && .venv/bin/mlops serve",
             ]
         )
