@@ -37,6 +37,7 @@ __all__ = [
     "ColumnDrift",
     "DriftConfig",
     "DriftReport",
+    "column_kind",
     "detect_drift",
 ]
 
@@ -473,7 +474,7 @@ def detect_drift(
                 _check_numeric_current(name, cur_col(name))
         else:
             series = ref_frame[ref_label[name]]
-            kind = _kind(name, series, cur_col(name), name in forced)
+            kind = column_kind(name, series, cur_col(name), name in forced)
             if kind is None:
                 ignored[name] = f"unsupported dtype {series.dtype}"
         if kind is not None:
@@ -595,7 +596,12 @@ def _select_columns(
     return shared, ignored
 
 
-def _kind(name: str, ref: pd.Series, cur: pd.Series, forced_categorical: bool) -> str | None:
+def column_kind(name: str, ref: pd.Series, cur: pd.Series, forced_categorical: bool) -> str | None:
+    """How drift treats a column: ``"categorical"``, ``"numeric"`` or None (not compared).
+
+    Booleans, strings and categoricals are categorical; other numbers numeric. A numeric
+    reference column whose current values are not numeric is an ``InputError``.
+    """
     import pandas as pd
     from pandas.api import types
 

@@ -133,14 +133,14 @@ def build_profile(
 
     from mlops_common.io import read_table
     from mlops_common.monitoring import stats
-    from mlops_common.monitoring.drift import _kind
+    from mlops_common.monitoring.drift import column_kind
 
     data, where = read_table(frame, role="reference")
     columns: dict[str, ColumnProfile] = {}
     forced = set(categorical)
     for label in data.columns:
         name, series = str(label), data[label]
-        kind = _kind(name, series, series, name in forced)
+        kind = column_kind(name, series, series, name in forced)
         if kind == "numeric":
             finite, missing = stats.sorted_finite(series)
             column = ColumnProfile(kind="numeric", count=int(finite.size), missing=int(missing))
