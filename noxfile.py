@@ -19,6 +19,9 @@ import nox
 nox.options.default_venv_backend = "uv"
 nox.options.sessions = ["lint", "tests"]
 nox.options.reuse_existing_virtualenvs = True
+# Every environment a session creates is precompiled: under PYTHONDONTWRITEBYTECODE=1 (set on
+# these machines and in many images) a uv venv without bytecode recompiles each module on import.
+os.environ.setdefault("UV_COMPILE_BYTECODE", "1")
 
 ROOT = Path(__file__).parent
 PYTHON = "3.11"
