@@ -11,13 +11,23 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
-__all__ = ["answers", "free_port", "running", "stop", "stop_process_group"]
+__all__ = [
+    "answers",
+    "free_port",
+    "running",
+    "serve_in_thread",
+    "stop",
+    "stop_process_group",
+    "wait_ready",
+]
 
 
 def free_port() -> int:
@@ -92,3 +102,42 @@ def running(
         yield process
     finally:
         stop_process_group(process)
+
+
+def wait_ready(url: str, alive: Callable[[], bool], timeout: float = 240.0) -> None:
+    """Poll ``url``/ready until it answers 200; fail once ``alive()`` is false, or on timeout."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not alive():
+            raise AssertionError(f"service at {url} stopped before it was ready")
+        with contextlib.suppress(httpx.TransportError):
+            if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"service at {url} was not ready after {timeout} s")
+
+
+@contextlib.contextmanager
+def serve_in_thread(app: Any) -> Iterator[str]:
+    """Run the ASGI ``app`` with uvicorn in a thread on 127.0.0.1; its URL once it is ready.
+
+    The server always stops when the block ends.
+    """
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        wait_ready(url, thread.is_alive)
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        sock.close()

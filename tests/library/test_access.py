@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
 
 from mlops_common.errors import ConfigError
 from mlops_common.registry import register_model
 from mlops_common.serving.access import AccessSettings
 from mlops_common.tracking import log_model, tracked_run
+from tools.processes import serve_in_thread
 
 TOKEN = "correct horse battery staple"
 RECORD = {"tenure": 12.0, "charges": 70.5}
@@ -32,33 +27,6 @@ def model_uri(mlflow_store, tiny_classifier, tmp_path_factory) -> str:
     return f"models:/access-model/{version}"
 
 
-@contextmanager
-def _running(app) -> Iterator[str]:
-    import httpx
-    import uvicorn
-
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        yield url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        sock.close()
-
-
 @pytest.fixture(scope="module")
 def service(model_uri, mlflow_store, tmp_path_factory):
     from mlops_common.serving import create_app
@@ -71,7 +39,7 @@ def service(model_uri, mlflow_store, tmp_path_factory):
         max_records=20,
         access=AccessSettings(token=TOKEN, max_body_bytes=2048),
     )
-    with _running(app) as url:
+    with serve_in_thread(app) as url:
         yield url
 
 

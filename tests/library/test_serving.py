@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
-import threading
-import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.processes import stop
+from tools.processes import free_port, serve_in_thread, stop, wait_ready
 
 BIN_DIR = Path(sys.executable).parent
 
@@ -136,46 +133,6 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
     return Store(tracking_uri=tracking_uri, root=root)
 
 
-def _bound_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
-def _wait_ready(url: str, alive, timeout: float = 240.0) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not alive():
-            raise AssertionError(f"service at {url} stopped before it was ready")
-        with contextlib.suppress(httpx.TransportError):
-            if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
-                return
-        time.sleep(0.1)
-    raise AssertionError(f"service at {url} was not ready after {timeout} s")
-
-
-@contextlib.contextmanager
-def running(app) -> Iterator[str]:
-    """Run ``app`` with uvicorn in a thread on a socket bound to 127.0.0.1; always stop it."""
-    import uvicorn
-
-    sock = _bound_socket()
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        _wait_ready(url, thread.is_alive)
-        yield url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        sock.close()
-
-
 @pytest.fixture(scope="module")
 def classifier_service(store: Store, tmp_path_factory: pytest.TempPathFactory):
     from mlops_common.serving import create_app
@@ -184,7 +141,7 @@ def classifier_service(store: Store, tmp_path_factory: pytest.TempPathFactory):
     app = create_app(
         model_name=CLASSIFIER, prediction_log=log_path, tracking_uri=store.tracking_uri
     )
-    with running(app) as url:
+    with serve_in_thread(app) as url:
         yield url, log_path
 
 
@@ -351,7 +308,7 @@ def test_regressor_fitted_on_an_array_serves_float_predictions(store, tmp_path):
         prediction_log=tmp_path / "p.jsonl",
         tracking_uri=store.tracking_uri,
     )
-    with running(app) as url:
+    with serve_in_thread(app) as url:
         record = {"tenure": 5.0, "monthly charges": 50.0}
         response = httpx.post(f"{url}/predict", json={"records": [record, record]})
         assert response.status_code == 200, response.text
@@ -372,7 +329,7 @@ def test_numeric_model_fitted_on_a_frame_gets_columns_in_fitted_order(store, tmp
     app = create_app(
         model_name=REORDERED, prediction_log=tmp_path / "p.jsonl", tracking_uri=store.tracking_uri
     )
-    with running(app) as url:
+    with serve_in_thread(app) as url:
         record = {"monthly charges": 50.0, "tenure": 5.0}
         response = httpx.post(f"{url}/predict", json={"records": [record]})
         assert response.status_code == 200, response.text
@@ -389,7 +346,7 @@ def test_non_sklearn_model_is_served_through_pyfunc_by_version_uri(store, tmp_pa
     app = create_app(
         f"models:/{PYFUNC}/1", prediction_log=tmp_path / "p.jsonl", tracking_uri=store.tracking_uri
     )
-    with running(app) as url:
+    with serve_in_thread(app) as url:
         response = httpx.post(f"{url}/predict", json={"records": [{"tenure": 12}, {"tenure": 1}]})
         assert response.status_code == 200, response.text
         assert response.json() == {
@@ -446,7 +403,7 @@ def _mlops_serve(args: list[str], *, port: int, env: dict[str, str], cwd: Path) 
     )
     try:
         url = f"http://127.0.0.1:{port}"
-        _wait_ready(url, lambda: process.poll() is None)
+        wait_ready(url, lambda: process.poll() is None)
         yield url
     finally:
         stop(process)
@@ -455,8 +412,7 @@ def _mlops_serve(args: list[str], *, port: int, env: dict[str, str], cwd: Path) 
 def test_mlops_serve_command_serves_the_champion(store, tmp_path):
     import httpx
 
-    with _bound_socket() as sock:
-        port = sock.getsockname()[1]
+    port = free_port()
     log_path = tmp_path / "served.jsonl"
     args = ["--model", REGRESSOR, "--port", str(port), "--prediction-log", str(log_path)]
     env = {**os.environ, "MLFLOW_TRACKING_URI": store.tracking_uri}
@@ -512,7 +468,7 @@ def test_vertex_routes_from_aip_environment_serve_health_and_instances(
         prediction_log=tmp_path / "p.jsonl",
         tracking_uri=store.tracking_uri,
     )
-    with running(app) as url:
+    with serve_in_thread(app) as url:
         health = httpx.get(f"{url}/v1/models/churn:health")
         assert health.status_code == 200
         assert health.json()["status"] == "ready"
@@ -546,8 +502,7 @@ def test_mlops_serve_started_like_sagemaker_takes_model_host_and_port_from_env(s
         artifact_uri=registry.get_model_version_download_uri(REGRESSOR, "1"),
         dst_path=str(tmp_path / "opt-ml-model"),
     )
-    with _bound_socket() as sock:
-        port = sock.getsockname()[1]
+    port = free_port()
     env = {
         key: value
         for key, value in os.environ.items()
