@@ -601,22 +601,11 @@ def _compound_unique(df, expectation, kwargs, sample_size):
         raise SuiteError(f"{expectation.type}: 'column_list' must be a list of column names")
     missing = [c for c in columns if c not in df.columns]
     if missing:
-        return _outcome(
-            expectation,
-            success=False,
-            exception_message=f'Error: The column "{missing[0]}" in BatchData does not exist.',
-        )
+        return _missing_column(expectation, missing[0])
     mostly = _mostly(expectation, kwargs)
-    ignore = kwargs.get("ignore_row_if", "all_values_are_missing")
+    ignore = _ignore_row_if(expectation, kwargs, "all_values_are_missing", _MULTI_IGNORE)
     frame = df[list(columns)]
-    if ignore == "all_values_are_missing":
-        kept = frame.notna().any(axis=1).to_numpy()
-    elif ignore == "any_value_is_missing":
-        kept = frame.notna().all(axis=1).to_numpy()
-    elif ignore == "never":
-        kept = np.ones(len(frame), dtype=bool)
-    else:
-        raise SuiteError(f"{expectation.type}: unknown ignore_row_if {ignore!r}")
+    kept = _rows_kept(frame, ignore)
     domain = frame if kept.all() else frame[kept]
     if any(_unique_without_nulls(df[c]) for c in columns):
         # One column alone is a key: no combination can repeat (and no hashing of rows).
@@ -1076,9 +1065,7 @@ def _pair_check(type_: str, kwargs: Iterable[str]) -> Callable[..., Check]:
             missing = [name for name in names if name not in df.columns]
             if missing:
                 return _missing_column(expectation, missing[0])
-            ignore = kwargs.get("ignore_row_if", "both_values_are_missing")
-            if ignore not in _PAIR_IGNORE:
-                raise SuiteError(f"{expectation.type}: unknown ignore_row_if {ignore!r}")
+            ignore = _ignore_row_if(expectation, kwargs, "both_values_are_missing", _PAIR_IGNORE)
             a, b = df[names[0]], df[names[1]]
             a_null, b_null = a.isna().to_numpy(), b.isna().to_numpy()
             if ignore == "both_values_are_missing":
@@ -1102,6 +1089,27 @@ def _pair_check(type_: str, kwargs: Iterable[str]) -> Callable[..., Check]:
         return check
 
     return register
+
+
+def _ignore_row_if(
+    expectation: Expectation, kwargs: dict[str, Any], default: str, allowed: tuple[str, ...]
+) -> str:
+    """The ``ignore_row_if`` mode of a pair or multicolumn check; a SuiteError when unknown."""
+    ignore = kwargs.get("ignore_row_if", default)
+    if ignore not in allowed:
+        raise SuiteError(f"{expectation.type}: unknown ignore_row_if {ignore!r}")
+    return ignore
+
+
+def _rows_kept(frame: Any, ignore: str) -> Any:
+    """The rows a multicolumn check considers under ``ignore_row_if`` (GE's semantics)."""
+    import numpy as np
+
+    if ignore == "all_values_are_missing":
+        return frame.notna().any(axis=1).to_numpy()
+    if ignore == "any_value_is_missing":
+        return frame.notna().all(axis=1).to_numpy()
+    return np.ones(len(frame), dtype=bool)
 
 
 def _missing_column(expectation: Expectation, name: Any) -> ExpectationOutcome:
@@ -1174,16 +1182,9 @@ def _multi_check(type_: str, kwargs: Iterable[str]) -> Callable[..., Check]:
             missing = [c for c in columns if c not in df.columns]
             if missing:
                 return _missing_column(expectation, missing[0])
-            ignore = kwargs.get("ignore_row_if", "all_values_are_missing")
-            if ignore not in _MULTI_IGNORE:
-                raise SuiteError(f"{expectation.type}: unknown ignore_row_if {ignore!r}")
+            ignore = _ignore_row_if(expectation, kwargs, "all_values_are_missing", _MULTI_IGNORE)
             frame = df[list(columns)]
-            if ignore == "all_values_are_missing":
-                kept = frame.notna().any(axis=1).to_numpy()
-            elif ignore == "any_value_is_missing":
-                kept = frame.notna().all(axis=1).to_numpy()
-            else:
-                kept = np.ones(len(frame), dtype=bool)
+            kept = _rows_kept(frame, ignore)
             domain = frame if kept.all() else frame[kept]
             bad = ~np.asarray(ok(domain, expectation, kwargs), dtype=bool)
             rows = [
