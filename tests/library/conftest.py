@@ -46,6 +46,13 @@ class MlflowStore:
             **values,
         )
 
+    def logged_model(self, root: Path, experiment: str, model: Any, features: Any) -> Any:
+        """Log ``model`` in a new tracked run of ``experiment``; MLflow's ModelInfo (``run_id``)."""
+        from mlops_common.tracking import log_model, tracked_run
+
+        with tracked_run("train", config=self.config(root, experiment=experiment)):
+            return log_model(model, input_example=features.head(5))
+
 
 def _unique_name(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"

@@ -7,7 +7,6 @@ import pytest
 from mlops_common.errors import ConfigError
 from mlops_common.registry import register_model
 from mlops_common.serving.access import AccessSettings
-from mlops_common.tracking import log_model, tracked_run
 from tools.processes import serve_in_thread
 
 TOKEN = "correct horse battery staple"
@@ -18,11 +17,10 @@ RECORD = {"tenure": 12.0, "charges": 70.5}
 def model_uri(mlflow_store, tiny_classifier, tmp_path_factory) -> str:
     model, features, _ = tiny_classifier
     root = tmp_path_factory.mktemp("access")
-    with tracked_run("train", config=mlflow_store.config(root, experiment="access")) as run:
-        info = log_model(model, input_example=features.head(5))
+    info = mlflow_store.logged_model(root, "access", model, features)
     uri = mlflow_store.tracking_uri
     version = register_model(
-        run.info.run_id, "access-model", model_uri=info.model_uri, tracking_uri=uri
+        info.run_id, "access-model", model_uri=info.model_uri, tracking_uri=uri
     )
     return f"models:/access-model/{version}"
 

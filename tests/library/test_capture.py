@@ -89,12 +89,9 @@ def test_service_returns_request_id_header_and_captures_it_with_the_version(
     from fastapi.testclient import TestClient
 
     from mlops_common.serving import create_app
-    from mlops_common.tracking import log_model, tracked_run
 
     model, features, _ = tiny_classifier
-    config = mlflow_store.config(tmp_path, experiment=unique_name("capture"))
-    with tracked_run("train", config=config):
-        info = log_model(model, input_example=features.head(5))
+    info = mlflow_store.logged_model(tmp_path, unique_name("capture"), model, features)
     writer = CaptureWriter(tmp_path / "capture", replica="test", max_seconds=3600)
     app = create_app(info.model_uri, tracking_uri=mlflow_store.tracking_uri, capture=writer)
     records = features.head(3).to_dict(orient="records")
