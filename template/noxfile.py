@@ -32,7 +32,8 @@ PREDICTION_LOG = "logs/predictions.jsonl"
 
 def install_project(session: nox.Session) -> None:
     """The project and its dev tools: exactly uv.lock when it is committed."""
-    if (ROOT / "uv.lock").is_file() and shutil.which("uv"):
+    # Never with --no-venv: uv would make the interpreter's own environment match the lock.
+    if (ROOT / "uv.lock").is_file() and shutil.which("uv") and session.venv_backend != "none":
         session.run_install(
             "uv",
             "sync",
