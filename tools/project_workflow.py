@@ -202,7 +202,11 @@ def install_like_a_client(project: Path, installer: str, *, compile_bytecode: bo
             [python, "-m", "pip", "install", "--quiet", *compile_flag, "-e", ".[dev]"], project, env
         )
     elif installer == "uv":
-        command = [*uv_command(), "sync", "--quiet", "--extra", "dev", "--python", sys.executable]
+        # The project's own .venv, named explicitly: given a venv's interpreter (this test
+        # environment's), uv would sync that environment instead, removing what it holds.
+        env["UV_PROJECT_ENVIRONMENT"] = str(venv)
+        base_python = getattr(sys, "_base_executable", sys.executable)
+        command = [*uv_command(), "sync", "--quiet", "--extra", "dev", "--python", base_python]
         run([*command, *(["--compile-bytecode"] if compile_bytecode else [])], project, env)
     else:
         raise ValueError(f"installer must be pip or uv, not {installer!r}")
