@@ -1,6 +1,8 @@
 """Every developer and CI task of this repository is a nox session.
 
-nox -s tests    the test suite (what .ci/run and the README run)
+nox -t test     the whole test suite (what .ci/run and the README run): `tests` plus each
+                heavy integration's own session (own environment, one shared uv cache)
+nox -s tests    the core suite alone (library, template, fleet, cloud emulators)
 nox -s lint     ruff check + ruff format --check
 nox -s demo     render a demo client project and run its whole pipeline
 nox -s bench    benchmarks (ratios against the libraries users would otherwise call)
@@ -59,14 +61,31 @@ def install_node_tools(session: nox.Session) -> Path:
     return bin_dir
 
 
-@nox.session(python=PYTHON)
+@nox.session(python=PYTHON, tags=["test"])
 def tests(session: nox.Session) -> None:
-    """The whole test suite, including rendered-project end-to-end runs."""
+    """The core test suite, including rendered-project end-to-end runs (tests/integrations/ is
+    collected only by the integration sessions below)."""
     install_library(session, "test")
     bin_dir = install_node_tools(session)
     env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
     args = session.posargs or ["-n", "2", "--dist", "loadgroup"]
     session.run("pytest", *args, env=env)
+
+
+def run_integration(session: nox.Session, name: str, *requirements: str) -> None:
+    """Run tests/integrations/<name>/ in this session's own environment: the library and its test
+    group plus ``requirements`` (an integration that pins its own dependencies, e.g. Airflow or
+    Feast, never moves the core environment). uv's cache is shared by every session."""
+    install_library(session, "test")
+    if requirements:
+        session.install(*requirements)
+    bin_dir = install_node_tools(session)
+    env = {
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+        "MLOPS_INTEGRATION": name,
+    }
+    args = session.posargs or ["-n", "2", "--dist", "loadgroup"]
+    session.run("pytest", f"tests/integrations/{name}", *args, env=env)
 
 
 @nox.session(python=PYTHON)
