@@ -115,13 +115,30 @@ def check(
     _emit(report, as_json, output)
 
 
-def _run_update(projects, *, inventory, templates, jobs, **options):
+# The options `mlops fleet update` and `mlops update` share, forwarded to fleet_update by name.
+UPDATE_OPTIONS = (
+    "to",
+    "check",
+    "base",
+    "refresh",
+    "dry_run",
+    "push",
+    "open_pr",
+    "forge",
+    "forge_api",
+)
+
+
+def _update_and_emit(projects, *, inventory, templates, jobs, command_locals) -> None:
+    """Run fleet_update with the shared options taken from the command's own parameters."""
     from mlops_common.fleet import fleet_update, inventory_templates
 
     named = list(templates or [])
     if inventory is not None:
         named += inventory_templates(inventory)
-    return fleet_update(projects, templates=named, jobs=jobs, **options)
+    options = {name: command_locals[name] for name in UPDATE_OPTIONS}
+    report = fleet_update(projects, templates=named, jobs=jobs, **options)
+    _emit(report, command_locals["as_json"], command_locals["output"])
 
 
 @fleet_app.command("update")
@@ -144,22 +161,13 @@ def update(
     output: Output = None,
 ) -> None:
     """Update each project on a review branch and check it; exit 1 unless nothing needs a person."""
-    report = _run_update(
+    _update_and_emit(
         _collect(projects, inventory, scan),
         inventory=inventory,
         templates=template,
         jobs=jobs,
-        to=to,
-        check=check,
-        base=base,
-        refresh=refresh,
-        dry_run=dry_run,
-        push=push,
-        open_pr=open_pr,
-        forge=forge,
-        forge_api=forge_api,
+        command_locals=locals(),
     )
-    _emit(report, as_json, output)
 
 
 def update_project(
@@ -187,22 +195,13 @@ def update_project(
             f"name the template this update may apply: mlops update --template {recorded} "
             "(tasks and migrations run only from a source you name)"
         )
-    report = _run_update(
+    _update_and_emit(
         _collect([str(path)], None, None),
         inventory=None,
         templates=template,
         jobs=1,
-        to=to,
-        check=check,
-        base=base,
-        refresh=refresh,
-        dry_run=dry_run,
-        push=push,
-        open_pr=open_pr,
-        forge=forge,
-        forge_api=forge_api,
+        command_locals=locals(),
     )
-    _emit(report, as_json, output)
 
 
 def register(app: typer.Typer) -> None:
