@@ -20,6 +20,10 @@ FIELDS = (
     "element_count",
     "observed_value",
     "partial_unexpected_list",
+    "missing_count",
+    "missing_percent",
+    "partial_missing_list",
+    "details",
 )
 
 

@@ -2,11 +2,11 @@
 
 Suites are GE's own JSON (1.x ``name``/``type``, or the 0.x ``expectation_suite_name`` /
 ``expectation_type`` keys), so suites written with GE tooling run unchanged. Every core
-expectation GE 1.24 runs on a pandas batch (all but the KL divergence) is computed with
-pandas/numpy and reports what GE would: same verdict, same unexpected counts and percentages
-(nulls ignored as GE ignores them), same observed values, including pandas-syntax
-``row_condition``. SQL-only core types fail as GE reports them on pandas. Anything else (the
-KL divergence, GE's own condition syntax, suite parameters, plugins) is validated by Great
+expectation GE 1.24 runs on a pandas batch (the KL divergence included) is computed with
+pandas/numpy and reports what GE would: same verdict, same unexpected and missing counts and
+percentages (nulls ignored as GE ignores them), same observed values and details, including
+pandas-syntax ``row_condition``. SQL-only core types fail as GE reports them on pandas.
+Anything else (GE's own condition syntax, suite parameters, plugins) is validated by Great
 Expectations, imported only then.
 
 A column named by an expectation but absent from the data is reported the way GE reports it:

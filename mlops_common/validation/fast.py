@@ -252,7 +252,20 @@ def _map_outcome(
         unexpected_percent=percent,
         element_count=element_count,
         partial_unexpected_list=sample,
+        **_missing(element_count, nonnull_count),
     )
+
+
+def _missing(element_count: int, considered: int | None) -> dict[str, Any]:
+    """GE's missing_count/missing_percent of a map expectation: the rows it did not consider
+    (nulls, or rows ``ignore_row_if`` dropped); none for ``not_be_null``."""
+    if considered is None:
+        return {}
+    missing = element_count - considered
+    return {
+        "missing_count": missing,
+        "missing_percent": missing / element_count * 100 if element_count > 0 else None,
+    }
 
 
 def _between_bounds(
@@ -625,6 +638,7 @@ def _compound_unique(df, expectation, kwargs, sample_size):
         unexpected_percent=unexpected / considered * 100 if len(frame) and considered else None,
         element_count=len(frame),
         partial_unexpected_list=[{k: _python(v) for k, v in row.items()} for row in sample],
+        **_missing(len(frame), considered),
     )
 
 
@@ -930,6 +944,7 @@ def _most_common_value(df, expectation, kwargs, sample_size):
 
 
 def _distinct(df: Any, column: str) -> set[Any]:
+    """The column's distinct non-null values, built as GE builds them (same set order)."""
     import datetime
 
     values = df[column].dropna().unique()
@@ -941,50 +956,62 @@ def _distinct(df: Any, column: str) -> set[Any]:
 
 
 def _sorted(values: Iterable[Any]) -> list[Any]:
+    """Sorted as GE sorts unexpected distinct values; mixed types stay in set order, as in GE."""
     values = list(values)
     try:
         return sorted(values)
     except TypeError:
-        return sorted(values, key=str)
+        return values
 
 
 _MAX_DISTINCT_VALUES = 20
 
 
 def _distinct_sets(df, expectation, kwargs):
+    """``(unexpected, missing)``: distinct values outside ``value_set`` (sorted) and expected
+    values absent from the column (in GE's set order, which it does not sort)."""
     value_set = _value_set(expectation, kwargs)
     if not value_set:
         raise Unsupported("empty value_set (GE rejects it)")
     column = _distinct(df, kwargs["column"])
     expected = set(value_set)
-    return _sorted(column - expected), _sorted(expected - column)
+    return _sorted(column - expected), list(expected - column)
+
+
+def _distinct_outcome(expectation, sample_size, success, unexpected=None, missing=None):
+    """GE's result fields for a distinct-set expectation: counts always, lists unless the
+    sample size is 0, both capped at 20 values."""
+    fields: dict[str, Any] = {}
+    if unexpected is not None:
+        fields["unexpected_count"] = len(unexpected)
+        fields["partial_unexpected_list"] = unexpected[:_MAX_DISTINCT_VALUES] if sample_size else []
+    if missing is not None:
+        fields["missing_count"] = len(missing)
+        fields["partial_missing_list"] = missing[:_MAX_DISTINCT_VALUES] if sample_size else []
+    return _outcome(expectation, success=success, **fields)
 
 
 @register_fast_check("expect_column_distinct_values_to_be_in_set", {"column", "value_set"})
 def _distinct_in_set(df, expectation, kwargs, sample_size):
     unexpected, _ = _distinct_sets(df, expectation, kwargs)
-    return _outcome(
-        expectation,
-        success=not unexpected,
-        unexpected_count=len(unexpected),
-        partial_unexpected_list=unexpected[:_MAX_DISTINCT_VALUES] if sample_size else [],
-    )
+    return _distinct_outcome(expectation, sample_size, not unexpected, unexpected=unexpected)
 
 
 @register_fast_check("expect_column_distinct_values_to_contain_set", {"column", "value_set"})
 def _distinct_contain_set(df, expectation, kwargs, sample_size):
     _, missing = _distinct_sets(df, expectation, kwargs)
-    return _outcome(expectation, success=not missing)
+    return _distinct_outcome(expectation, sample_size, not missing, missing=missing)
 
 
 @register_fast_check("expect_column_distinct_values_to_equal_set", {"column", "value_set"})
 def _distinct_equal_set(df, expectation, kwargs, sample_size):
     unexpected, missing = _distinct_sets(df, expectation, kwargs)
-    return _outcome(
+    return _distinct_outcome(
         expectation,
-        success=not unexpected and not missing,
-        unexpected_count=len(unexpected),
-        partial_unexpected_list=unexpected[:_MAX_DISTINCT_VALUES] if sample_size else [],
+        sample_size,
+        not unexpected and not missing,
+        unexpected=unexpected,
+        missing=missing,
     )
 
 
@@ -1017,6 +1044,57 @@ def _quantiles(df, expectation, kwargs, sample_size):
         expectation,
         success=all(ok),
         observed_value={"quantiles": quantiles, "values": values},
+        details={"success_details": ok},
+    )
+
+
+@register_fast_check(
+    "expect_column_kl_divergence_to_be_less_than",
+    {
+        "column",
+        "partition_object",
+        "threshold",
+        "tail_weight_holdout",
+        "internal_weight_holdout",
+        "bucketize_data",
+        # GE 1.24 accepts these two and ignores them.
+        "min_value",
+        "max_value",
+    },
+)
+def _kl_divergence(df, expectation, kwargs, sample_size):
+    from mlops_common.validation import kl_divergence as kl
+
+    series = df[kwargs["column"]]
+    partition = kwargs.get("partition_object")
+    bucketize = kwargs.get("bucketize_data", True)
+    continuous = bucketize and not kl.is_categorical(partition)
+    if continuous and (not _is_plain_numeric(series) or series.dtype.kind == "b"):
+        raise Unsupported("a histogram of a non-numeric column")
+    values = series.dropna()
+    if partition is None and not len(values):
+        raise Unsupported("a partition of a column without values")
+    if partition is not None and not kl.is_valid_partition(partition):
+        raise Unsupported("a partition object GE rejects before validating")
+    threshold = kwargs.get("threshold")
+    try:
+        if threshold is not None and (not isinstance(threshold, (int, float)) or threshold < 0):
+            raise kl.PartitionError("Threshold must be specified, greater than or equal to zero.")
+        divergence, details = kl.kl_divergence(
+            values,
+            partition,
+            tail_weight_holdout=kwargs.get("tail_weight_holdout", 0),
+            internal_weight_holdout=kwargs.get("internal_weight_holdout", 0),
+            bucketize_data=bucketize,
+        )
+    except kl.PartitionError as exc:
+        return _outcome(expectation, success=False, exception_message=str(exc))
+    finite = not (_isnan(divergence) or divergence in (float("inf"), float("-inf")))
+    return _outcome(
+        expectation,
+        success=True if threshold is None else bool(divergence <= threshold),
+        observed_value=divergence if finite else None,
+        details=details,
     )
 
 
@@ -1132,6 +1210,7 @@ def _multi_outcome(expectation, unexpected, rows, considered, element_count):
         unexpected_percent=unexpected / considered * 100 if element_count and considered else None,
         element_count=element_count,
         partial_unexpected_list=rows,
+        **_missing(element_count, considered),
     )
 
 
@@ -1241,10 +1320,22 @@ def _column_count_equal(df, expectation, kwargs, sample_size):
     "expect_table_columns_to_match_ordered_list", {"column_list"}, row_condition=False
 )
 def _columns_ordered(df, expectation, kwargs, sample_size):
+    import itertools
+
     expected = kwargs.get("column_list")
     actual = list(df.columns)
-    success = expected is None or actual == list(expected)
-    return _outcome(expectation, success=success, observed_value=actual)
+    if expected is None or actual == list(expected):
+        return _outcome(expectation, success=True, observed_value=actual)
+    mismatched = [
+        {"Expected Column Position": i, "Expected": want, "Found": found}
+        for i, want, found in itertools.zip_longest(
+            range(max(len(expected), len(actual))), list(expected), actual
+        )
+        if want != found
+    ]
+    return _outcome(
+        expectation, success=False, observed_value=actual, details={"mismatched": mismatched}
+    )
 
 
 @register_fast_check(
@@ -1254,13 +1345,17 @@ def _columns_set(df, expectation, kwargs, sample_size):
     expected = set(kwargs.get("column_set") or [])
     actual = set(df.columns)
     exact = kwargs.get("exact_match", True)
-    if kwargs.get("column_set") is None and exact is not True:
-        success = True
-    elif exact:
-        success = actual == expected
-    else:
-        success = not (expected - actual)
-    return _outcome(expectation, success=success, observed_value=sorted(map(str, actual)))
+    observed = sorted(map(str, actual))
+    unexpected, missing = sorted(map(str, actual - expected)), sorted(map(str, expected - actual))
+    if not (unexpected or missing):
+        return _outcome(expectation, success=True, observed_value=observed)
+    mismatched = {"unexpected": unexpected, "missing": missing}
+    return _outcome(
+        expectation,
+        success=not exact and not missing,
+        observed_value=observed,
+        details={"mismatched": {key: value for key, value in mismatched.items() if value}},
+    )
 
 
 # -- SQL only ------------------------------------------------------------------------------------

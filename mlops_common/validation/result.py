@@ -44,8 +44,12 @@ def _percent(value: float) -> str:
 class ExpectationOutcome(Result):
     """What one expectation found.
 
-    ``unexpected_percent`` follows Great Expectations: offending values as a share of the
-    non-null values for column-map expectations (of all rows for ``not_be_null``).
+    The fields are GE's result fields. ``unexpected_percent`` is a share of the non-null values
+    for column-map expectations (of all rows for ``not_be_null``); ``missing_count`` and
+    ``missing_percent`` count the nulls (rows a pair or multicolumn check ignored) for map
+    expectations, and for the distinct-set expectations ``missing_count`` and
+    ``partial_missing_list`` are the expected values the column lacks. ``details`` is GE's
+    ``details`` (quantile verdicts, mismatched columns, KL partitions).
     """
 
     expectation_type: str
@@ -57,6 +61,10 @@ class ExpectationOutcome(Result):
     element_count: int | None = None
     observed_value: Any = None
     partial_unexpected_list: list[Any] = field(default_factory=list)
+    missing_count: int | None = None
+    missing_percent: float | None = None
+    partial_missing_list: list[Any] = field(default_factory=list)
+    details: dict[str, Any] | None = None
     engine: str = FAST
     exception_message: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
@@ -88,6 +96,10 @@ class ExpectationOutcome(Result):
             values = ", ".join(_short(_plain(v), 40) for v in self.partial_unexpected_list[:sample])
             more = ", ..." if len(self.partial_unexpected_list) > sample else ""
             found.append(f"e.g. {values}{more}")
+        if self.partial_missing_list:
+            values = ", ".join(_short(_plain(v), 40) for v in self.partial_missing_list[:sample])
+            more = ", ..." if len(self.partial_missing_list) > sample else ""
+            found.append(f"missing {values}{more}")
         if observed is not None:
             found.append(f"observed {observed}")
         text = head + (": " + ", ".join(found) if found else "")

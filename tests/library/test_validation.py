@@ -113,7 +113,11 @@ def test_bad_mostly_raises_suite_error():
 def test_fast_engine_refuses_expectations_it_cannot_run_without_great_expectations():
     other = {
         "type": "expect_column_kl_divergence_to_be_less_than",
-        "kwargs": {"column": "amount", "partition_object": None, "threshold": 0.1},
+        "kwargs": {
+            "column": "amount",
+            "partition_object": {"bins": [0, 1], "weights": [1.0]},
+            "threshold": {"$PARAMETER": "max_divergence"},  # suite parameters are GE's
+        },
     }
     with pytest.raises(SuiteError, match='not on the fast path; use engine="auto"'):
         run_unmodified(frame(), suite_dict(NOT_NULL_ID, other), engine="fast")

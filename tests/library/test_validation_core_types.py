@@ -24,12 +24,8 @@ pytestmark = pytest.mark.xdist_group("great_expectations")
 
 ROWS = 60
 
-#: Core types GE registers that the fast path leaves to GE, with the reason.
-DELEGATED = {
-    "expect_column_kl_divergence_to_be_less_than": (
-        "partition objects, histograms and holdout weights: GE's own machinery"
-    ),
-}
+#: Core types GE registers that the fast path leaves to GE, with the reason (none today).
+DELEGATED: dict[str, str] = {}
 
 
 def _ge_core_types() -> dict[str, str]:
@@ -271,10 +267,105 @@ CASES = [
     e("column_distinct_values_to_be_in_set", column="qty", value_set=[1, 2, 3]),
     e("column_distinct_values_to_contain_set", column="segment", value_set=["retail", "b2b"]),
     e("column_distinct_values_to_contain_set", column="segment", value_set=["retail", "gone"]),
+    e("column_distinct_values_to_contain_set", column="qty", value_set=[1, 2, 42, 43]),
     e(
         "column_distinct_values_to_equal_set",
         column="segment",
         value_set=["retail", "b2b", "online"],
+    ),
+    e("column_distinct_values_to_equal_set", column="segment", value_set=["retail", "gone"]),
+    e("column_distinct_values_to_equal_set", column="qty", value_set=[1, 2, 3, 99]),
+    # KL divergence: continuous and categorical partitions, tails, holdouts, auto partitions.
+    e(
+        "column_kl_divergence_to_be_less_than",
+        column="amount",
+        partition_object={"bins": [0, 25, 50, 75, 100], "weights": [0.25, 0.25, 0.25, 0.25]},
+        threshold=0.1,
+    ),
+    e(
+        "column_kl_divergence_to_be_less_than",
+        column="amount",
+        partition_object={"bins": [10, 50, 90], "weights": [0.9, 0.1]},
+        threshold=0.1,
+        tail_weight_holdout=0.2,
+    ),
+    e(
+        "column_kl_divergence_to_be_less_than",
+        column="amount",
+        partition_object={
+            "bins": [10, 50, 90],
+            "weights": [0.4, 0.4],
+            "tail_weights": [0.1, 0.1],
+        },
+        threshold=0.5,
+    ),
+    e(
+        "column_kl_divergence_to_be_less_than",
+        column="score",
+        partition_object={
+            "bins": [-np.inf, 45, 50, 55, np.inf],
+            "weights": [0.15, 0.35, 0.35, 0.15],
+        },
+        threshold=0.2,
+    ),
+    e(
+        "column_kl_divergence_to_be_less_than",
+        column="score",
+        partition_object={"bins": [-np.inf, 50, 60], "weights": [0.5, 0.5]},
+        threshold=0.2,
+        tail_weight_holdout=0.1,
+    ),
+    e(
+        "column_kl_divergence_to_be_less_than",
+        column="score",
+        partition_object={"bins": [40, 50, np.inf], "weights": [0.5, 0.5]},
+        threshold=0.2,
+    ),
+    e(
+        "column_kl_divergence_to_be_less_than",
+        column="qty",
+        partition_object={"bins": [1, 3, 5, 7, 9], "weights": [0.3, 0.0, 0.4, 0.3]},
+        threshold=1.0,
+        internal_weight_holdout=0.1,
+    ),
+    e(
+        "column_kl_divergence_to_be_less_than",
+        column="segment",
+        partition_object={"values": ["retail", "b2b", "online"], "weights": [0.4, 0.3, 0.3]},
+        threshold=0.1,
+    ),
+    e(
+        "column_kl_divergence_to_be_less_than",
+        column="segment",
+        partition_object={"values": ["retail", "b2b"], "weights": [0.6, 0.4]},
+        threshold=0.5,
+        tail_weight_holdout=0.1,
+    ),
+    e(
+        "column_kl_divergence_to_be_less_than",
+        column="segment",
+        partition_object={"values": ["retail", "b2b"], "weights": [0.5, 0.5]},
+        threshold=0.5,
+    ),
+    e("column_kl_divergence_to_be_less_than", column="score", partition_object=None, threshold=0),
+    e(
+        "column_kl_divergence_to_be_less_than",
+        column="qty",
+        partition_object=None,
+        bucketize_data=False,
+        threshold=0.01,
+    ),
+    e(
+        "column_kl_divergence_to_be_less_than",
+        column="amount",
+        partition_object={"bins": [0, 50, 100], "weights": [0.5, 0.5]},
+    ),
+    e(
+        "column_kl_divergence_to_be_less_than",
+        column="segment",
+        partition_object={"values": ["retail", "b2b"], "weights": [0.5, 0.5]},
+        internal_weight_holdout=0.1,
+        threshold=0.1,
     ),
     e(
         "column_quantile_values_to_be_between",
