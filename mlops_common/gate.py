@@ -28,6 +28,10 @@ For each metric (all keys optional, at least one of ``min``/``max``/``direction`
         ties: keep        # keep (default) or promote
         metrics: ...
 
+- Approval: ``approval: required`` makes a passing candidate wait under the alias
+  ``awaiting-approval`` until a person runs ``mlops approve VERSION --reason ...`` (which
+  re-checks it against the champion of that moment) or ``mlops reject``; ``approval: none`` (the
+  default) promotes it at once.
 - A metric named in the gate but missing (or NaN) in the candidate's metrics fails the gate.
 - A candidate whose data failed validation never passes, whatever its metrics.
 
@@ -48,6 +52,8 @@ from mlops_common.errors import ConfigError
 from mlops_common.results import EXIT_NEGATIVE, EXIT_OK, Result
 
 __all__ = [
+    "APPROVALS",
+    "AWAITING_APPROVAL",
     "CHALLENGER",
     "CHAMPION",
     "GateCheck",
@@ -61,9 +67,13 @@ __all__ = [
 CHAMPION = "champion"
 #: The registry alias of the last version the gate considered.
 CHALLENGER = "challenger"
+#: The registry alias of a version that passed the gate and waits for a person's approval.
+AWAITING_APPROVAL = "awaiting-approval"
+#: Values of ``gate.approval``: promote at once, or wait for ``mlops approve``.
+APPROVALS = ("none", "required")
 
 _RULE_KEYS = ("min", "max", "direction", "margin")
-_GATE_KEYS = ("metrics", "ties")
+_GATE_KEYS = ("metrics", "ties", "approval")
 _TIES = ("keep", "promote")
 _DIRECTIONS = ("higher", "lower")
 
@@ -105,6 +115,7 @@ class GateConfig:
 
     metrics: dict[str, MetricRule] = field(default_factory=dict)
     ties: str = "keep"
+    approval: str = "none"
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> GateConfig:
@@ -121,13 +132,18 @@ class GateConfig:
         ties = data.get("ties", "keep")
         if ties not in _TIES:
             raise ConfigError(f"params.yaml gate.ties: {ties!r} is not `keep` or `promote`")
+        approval = data.get("approval", "none")
+        if approval not in APPROVALS:
+            raise ConfigError(
+                f"params.yaml gate.approval: {approval!r} is not `none` or `required`"
+            )
         metrics = data.get("metrics") or {}
         if not isinstance(metrics, Mapping):
             raise ConfigError("params.yaml gate.metrics: expected a mapping of metric -> rule")
         rules = {}
         for name, raw in metrics.items():
             rules[str(name)] = cls._rule(str(name), raw)
-        return cls(metrics=rules, ties=ties)
+        return cls(metrics=rules, ties=ties, approval=approval)
 
     @staticmethod
     def _rule(name: str, raw: Any) -> MetricRule:
@@ -153,7 +169,7 @@ class GateConfig:
 
     def to_dict(self) -> dict[str, Any]:
         metrics = {name: rule.to_dict() for name, rule in self.metrics.items()}
-        return {"metrics": metrics, "ties": self.ties}
+        return {"metrics": metrics, "ties": self.ties, "approval": self.approval}
 
 
 # -------------------------------------------------------------------------------- gate decision
@@ -178,8 +194,9 @@ class GateDecision(Result):
 
     ``reasons`` are the failed checks when the gate refused, and every check (passed or skipped)
     when it passed; ``checks`` always has them all. ``promoted`` is True only once
-    :func:`mlops_common.registry.promote` moved ``champion`` to it (:func:`evaluate_gate` alone
-    never promotes).
+    :func:`mlops_common.registry.promote` (or ``approve``) moved ``champion`` to it
+    (:func:`evaluate_gate` alone never promotes). ``outcome`` is what the registry recorded
+    (:data:`mlops_common.audit.OUTCOMES`) and ``audit_entry`` the id of its audit-trail run.
     """
 
     passed: bool
@@ -195,6 +212,10 @@ class GateDecision(Result):
     promoted: bool = False
     decided_by: str | None = None
     decided_at: str | None = None
+    outcome: str | None = None
+    approver: str | None = None
+    review_reason: str = ""
+    audit_entry: str | None = None
 
     @property
     def failures(self) -> list[str]:
@@ -204,8 +225,15 @@ class GateDecision(Result):
         """A few lines for humans: the verdict first, then one line per check."""
         who = f"{self.model_name} v{self.version}" if self.model_name else "candidate"
         was = f"v{self.champion_version}" if self.champion_version else "none"
-        if self.promoted:
+        if self.promoted and self.outcome == "approved":
+            head = f"{who}: approved by {self.approver}, promoted to {CHAMPION} (previous: {was})"
+        elif self.promoted:
             head = f"{who}: promoted to {CHAMPION} (previous champion: {was})"
+        elif self.outcome == "awaiting-approval":
+            head = (
+                f"{who}: passed the gate, awaits approval as {AWAITING_APPROVAL} (champion: "
+                f"{was}); `mlops approve {self.version} --reason ...` or `mlops reject`"
+            )
         elif self.passed:
             head = f"{who}: passed the gate"
         else:

@@ -1,16 +1,18 @@
 """Model registry: register a version, gate its promotion to ``champion``, roll back.
 
-Two aliases tell where a model stands: ``challenger`` is the last version that was considered,
-``champion`` the one that serves. :func:`promote` always moves ``challenger`` to the candidate and
-moves ``champion`` only when the gate passes; a version whose data failed validation is never
-promoted. Every decision is written as model-version tags (``mlops.gate.*``), an audit trail that
-says what was decided, why, by whom, when, on which metrics, under which gate, and which version
-was champion before, so :func:`rollback` can undo it.
+Aliases tell where a model stands: ``challenger`` is the last version that was considered,
+``champion`` the one that serves, ``awaiting-approval`` one that passed the gate and waits for a
+person (``gate.approval: required``). :func:`promote` always moves ``challenger`` to the
+candidate and moves ``champion`` only when the gate passes (and no approval is required); a
+version whose data failed validation is never promoted. :func:`approve` and :func:`reject` are
+the person's answer. Every decision is appended to the audit trail (:mod:`mlops_common.audit`,
+one MLflow run per decision, never overwritten), which :func:`rollback` follows; the latest
+verdict is also on the version as ``mlops.gate.*`` tags for the MLflow UI.
 
 The gate's rules and its decision are pure and live in :mod:`mlops_common.gate` (the ``gate``
-section of ``params.yaml``); this module is the registry I/O around them. Promotions and rollbacks
-hold the model's gate lock (:mod:`mlops_common.gate_lock`) and read the champion under it, so two
-concurrent promotions decide one after the other.
+section of ``params.yaml``); this module is the registry I/O around them. Promotions, approvals,
+rejections and rollbacks hold the model's gate lock (:mod:`mlops_common.gate_lock`) and read the
+champion under it, so two concurrent decisions happen one after the other.
 
 >>> from mlops_common.gate import GateConfig
 >>> gate = GateConfig.from_dict({"metrics": {"accuracy": {"min": 0.8, "direction": "higher"}}})
@@ -21,20 +23,19 @@ concurrent promotions decide one after the other.
 
 from __future__ import annotations
 
-import getpass
+import contextlib
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from mlops_common import store, tags
-from mlops_common.errors import RegistryError
+from mlops_common import audit, store, tags
+from mlops_common.errors import InputError, RegistryError
 
 # The gate's names stay importable from here: rendered projects import GateConfig from this module.
 from mlops_common.gate import (  # noqa: F401
+    AWAITING_APPROVAL,
     CHALLENGER,
     CHAMPION,
     GateCheck,
@@ -48,12 +49,16 @@ from mlops_common.io import read_json_object
 from mlops_common.results import Result
 
 __all__ = [
+    "AWAITING_APPROVAL",
     "CHALLENGER",
     "CHAMPION",
+    "ReviewResult",
     "RollbackResult",
+    "approve",
     "champion_version",
     "promote",
     "register_model",
+    "reject",
     "rollback",
     "validation_passed",
     "validation_status",
@@ -63,20 +68,6 @@ _MAX_TAG_VALUE = 5000  # the smallest model-version tag limit across MLflow 2.x 
 
 
 # ------------------------------------------------------------------------------ registry access
-
-
-def _who() -> str:
-    for variable in ("GITLAB_USER_LOGIN", "GITHUB_ACTOR"):
-        if os.environ.get(variable):
-            return os.environ[variable]
-    try:
-        return getpass.getuser()
-    except Exception:  # no user name in some containers
-        return "unknown"
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def _json(value: Any) -> str:
@@ -272,6 +263,74 @@ def _logged_model_source(client: Any, run: Any, artifact_path: str) -> tuple[str
 # -------------------------------------------------------------------------------- promote
 
 
+def _record(
+    client: Any,
+    model_version: Any,
+    decision: GateDecision,
+    *,
+    action: str,
+    champion_after: str | None,
+    fairness: Mapping[str, Any] | None = None,
+) -> None:
+    """Append the decision to the model's audit trail (a new run; see :mod:`mlops_common.audit`)."""
+    entry = audit.AuditEntry(
+        model=decision.model_name or model_version.name,
+        version=str(decision.version),
+        outcome=str(decision.outcome),
+        action=action,
+        by=str(decision.decided_by),
+        at=str(decision.decided_at),
+        reason=decision.review_reason,
+        approver=decision.approver,
+        champion_before=decision.champion_version,
+        champion_after=champion_after,
+        validation_passed=decision.validation_passed,
+        candidate_metrics=decision.candidate_metrics,
+        champion_metrics=decision.champion_metrics,
+        gate=decision.gate,
+        checks=decision.reasons,
+        fairness=None if fairness is None else dict(fairness),
+        **audit.version_lineage(client, model_version),
+    )
+    decision.audit_entry = audit.record(client, entry).entry_id
+
+
+def _tag_decision(client: Any, model_name: str, version: str, decision: GateDecision) -> None:
+    """The latest verdict on the version itself, for the MLflow UI (the trail keeps them all)."""
+    latest = {
+        tags.GATE_DECISION: str(decision.outcome),
+        tags.GATE_REASONS: _json(decision.reasons),
+        tags.GATE_BY: str(decision.decided_by),
+        tags.GATE_AT: str(decision.decided_at),
+        tags.GATE_CANDIDATE_METRICS: _json(decision.candidate_metrics),
+        tags.GATE_CHAMPION_METRICS: _json(decision.champion_metrics),
+        tags.GATE_CONFIG: _json(decision.gate),
+        tags.GATE_VALIDATION: str(decision.validation_passed).lower(),
+    }
+    if decision.promoted:  # a refused candidate replaced nobody
+        latest[tags.GATE_PREVIOUS_CHAMPION] = decision.champion_version or ""
+    for key, value in latest.items():
+        retry_locked(client.set_model_version_tag, model_name, version, key, value)
+
+
+def _champion_under_lock(client: Any, model_name: str, version: str) -> tuple[str | None, Any]:
+    """``(champion version, its metrics)`` read under the gate lock: a concurrent promotion may
+    just have moved it. No metrics when there is no champion or it is ``version`` itself."""
+    current = retry_locked(_alias_version, client, model_name, CHAMPION)
+    current_version = None if current is None else str(current.version)
+    metrics = None
+    if current is not None and current_version != version:
+        metrics = retry_locked(_version_metrics, client, current)
+    return current_version, metrics
+
+
+def _delete_alias(client: Any, model_name: str, alias: str) -> None:
+    from mlflow.exceptions import MlflowException
+
+    with contextlib.suppress(MlflowException):  # already gone
+        retry_locked(client.delete_registered_model_alias, model_name, alias)
+
+
 def promote(
     model_name: str,
     version: str | int,
@@ -279,13 +338,16 @@ def promote(
     gate: GateConfig | Mapping[str, Any],
     *,
     validation_passed: bool,
+    by: str | None = None,
     tracking_uri: str | None = None,
 ) -> GateDecision:
     """Gate ``version`` against the thresholds and the current champion, and record the decision.
 
-    Always sets ``challenger`` on the candidate; sets ``champion`` only when the gate passes
-    (never when ``validation_passed`` is False). ``metrics`` None means the candidate run's metrics.
-    The decision is written as ``mlops.gate.*`` tags on the candidate version.
+    Always sets ``challenger`` on the candidate. A passing candidate becomes ``champion``, or,
+    with ``gate.approval: required``, waits as ``awaiting-approval`` for :func:`approve`; a
+    version whose data failed validation never passes. ``metrics`` None means the candidate run's
+    metrics. The decision is appended to the audit trail (:mod:`mlops_common.audit`, ``by``
+    names who decided) and its latest state written as ``mlops.gate.*`` tags on the version.
 
     >>> decision = promote("churn-model", "4", {"accuracy": 0.91}, gate,
     ...                    validation_passed=True)  # doctest: +SKIP
@@ -299,41 +361,184 @@ def promote(
     if metrics is None:
         metrics = _version_metrics(client, candidate)
     with gate_lock(client, model_name) as lock:
-        # Read the champion under the lock: a concurrent promotion may just have moved it.
-        current = retry_locked(_alias_version, client, model_name, CHAMPION)
-        current_version = None if current is None else str(current.version)
-        champion_metrics = None
-        if current is not None and current_version != version:
-            champion_metrics = retry_locked(_version_metrics, client, current)
+        current_version, champion_metrics = _champion_under_lock(client, model_name, version)
         decision = evaluate_gate(
             metrics, champion_metrics, config, validation_passed=validation_passed
         )
         decision.model_name = model_name
         decision.version = version
         decision.champion_version = current_version
-        decision.decided_by = _who()
-        decision.decided_at = _now()
+        decision.decided_by = audit.actor(by)
+        decision.decided_at = audit._now()
 
         retry_locked(client.set_registered_model_alias, model_name, CHALLENGER, version)
+        champion_after = current_version
+        if decision.passed and config.approval == "required":
+            retry_locked(client.set_registered_model_alias, model_name, AWAITING_APPROVAL, version)
+            decision.outcome = "awaiting-approval"
+        elif decision.passed:
+            lock.verify()
+            retry_locked(client.set_registered_model_alias, model_name, CHAMPION, version)
+            decision.promoted, decision.outcome, champion_after = True, "promoted", version
+        else:
+            decision.outcome = "refused"
+        _tag_decision(client, model_name, version, decision)
+        _record(client, candidate, decision, action="gate", champion_after=champion_after)
+    return decision
+
+
+# ------------------------------------------------------------------------- approve and reject
+
+
+def _awaiting(client: Any, model_name: str, version: str, action: str) -> None:
+    waiting = retry_locked(_alias_version, client, model_name, AWAITING_APPROVAL)
+    if waiting is None or str(waiting.version) != version:
+        now = f"v{waiting.version} is" if waiting is not None else "no version is"
+        raise RegistryError(
+            f"model {model_name!r} v{version} is not awaiting approval ({now} "
+            f"{AWAITING_APPROVAL}); only a version that passed the gate under "
+            f"`gate.approval: required` can be {action}d (see `mlops audit`)"
+        )
+
+
+def _need_reason(reason: str, action: str) -> str:
+    if not reason or not reason.strip():
+        raise InputError(f'`mlops {action}` records why: pass --reason "..."')
+    return reason.strip()
+
+
+def approve(
+    model_name: str,
+    version: str | int,
+    gate: GateConfig | Mapping[str, Any],
+    *,
+    reason: str,
+    by: str | None = None,
+    tracking_uri: str | None = None,
+) -> GateDecision:
+    """A person approves ``version``, which waits as ``awaiting-approval``: re-check it under the
+    gate lock against the champion of this moment, promote it if it still passes, and record it.
+
+    ``by`` (else the CI's actor variable) names the approver; there is no anonymous approval. A
+    candidate that no longer passes (a better champion arrived meanwhile) is refused, recorded as
+    such, and no longer awaits.
+
+    >>> approve("churn-model", "4", gate, reason="reviewed the card", by="ana")  # doctest: +SKIP
+    """
+    config = gate if isinstance(gate, GateConfig) else GateConfig.from_dict(gate)
+    who = audit.reviewer(by, action="approve")
+    why = _need_reason(reason, "approve")
+    client = store.client(tracking_uri)
+    version = str(version)
+    candidate = _version(client, model_name, version)
+    with gate_lock(client, model_name) as lock:
+        _awaiting(client, model_name, version, "approve")
+        passed_gate = [
+            entry
+            for entry in audit.read_trail(client, model_name, version=version).entries
+            if entry.outcome == "awaiting-approval"
+        ]
+        if not passed_gate:
+            raise RegistryError(
+                f"model {model_name!r} v{version} has no gate decision in its audit trail; "
+                f"run `mlops promote {version}` first"
+            )
+        gated = passed_gate[0]  # newest first
+        current_version, champion_metrics = _champion_under_lock(client, model_name, version)
+        decision = evaluate_gate(
+            gated.candidate_metrics,
+            champion_metrics,
+            config,
+            validation_passed=gated.validation_passed is not False,
+        )
+        decision.model_name, decision.version = model_name, version
+        decision.champion_version = current_version
+        decision.decided_by, decision.decided_at = who, audit._now()
+        decision.approver, decision.review_reason = who, why
+        champion_after = current_version
         if decision.passed:
             lock.verify()
             retry_locked(client.set_registered_model_alias, model_name, CHAMPION, version)
-            decision.promoted = True
-        audit = {
-            tags.GATE_DECISION: "promoted" if decision.promoted else "rejected",
-            tags.GATE_REASONS: _json(decision.reasons),
-            tags.GATE_BY: decision.decided_by,
-            tags.GATE_AT: decision.decided_at,
-            tags.GATE_CANDIDATE_METRICS: _json(decision.candidate_metrics),
-            tags.GATE_CHAMPION_METRICS: _json(decision.champion_metrics),
-            tags.GATE_CONFIG: _json(decision.gate),
-            tags.GATE_VALIDATION: str(validation_passed).lower(),
-        }
-        if decision.promoted:  # a refused candidate replaced nobody
-            audit[tags.GATE_PREVIOUS_CHAMPION] = current_version or ""
-        for key, value in audit.items():
-            retry_locked(client.set_model_version_tag, model_name, version, key, value)
+            decision.promoted, decision.outcome, champion_after = True, "approved", version
+        else:
+            decision.outcome = "refused"
+        _delete_alias(client, model_name, AWAITING_APPROVAL)
+        _tag_decision(client, model_name, version, decision)
+        _record(client, candidate, decision, action="approve", champion_after=champion_after)
     return decision
+
+
+@dataclass(frozen=True)
+class ReviewResult(Result):
+    """A person's rejection of a version that awaited approval."""
+
+    model_name: str
+    version: str
+    outcome: str
+    by: str
+    at: str
+    reason: str
+    champion_version: str | None
+    audit_entry: str
+
+    def summary(self) -> str:
+        was = f"v{self.champion_version}" if self.champion_version else "none"
+        return (
+            f"{self.model_name} v{self.version}: {self.outcome} by {self.by} ({self.reason}); "
+            f"{CHAMPION} stays {was}"
+        )
+
+
+def reject(
+    model_name: str,
+    version: str | int,
+    *,
+    reason: str,
+    by: str | None = None,
+    tracking_uri: str | None = None,
+) -> ReviewResult:
+    """A person rejects ``version``, which waits as ``awaiting-approval``: the alias is cleared,
+    ``champion`` stays, and the rejection goes into the audit trail.
+
+    >>> reject("churn-model", "4", reason="biased on region", by="ana").summary()  # doctest: +SKIP
+    'churn-model v4: rejected by ana (biased on region); champion stays v3'
+    """
+    who = audit.reviewer(by, action="reject")
+    why = _need_reason(reason, "reject")
+    client = store.client(tracking_uri)
+    version = str(version)
+    candidate = _version(client, model_name, version)
+    with gate_lock(client, model_name):
+        _awaiting(client, model_name, version, "reject")
+        current = retry_locked(_alias_version, client, model_name, CHAMPION)
+        current_version = None if current is None else str(current.version)
+        _delete_alias(client, model_name, AWAITING_APPROVAL)
+        entry = audit.AuditEntry(
+            model=model_name,
+            version=version,
+            outcome="rejected",
+            action="reject",
+            by=who,
+            reason=why,
+            approver=who,
+            champion_before=current_version,
+            champion_after=current_version,
+            **audit.version_lineage(client, candidate),
+        )
+        audit.record(client, entry)
+        retry_locked(
+            client.set_model_version_tag, model_name, version, tags.GATE_DECISION, "rejected"
+        )
+    return ReviewResult(
+        model_name=model_name,
+        version=version,
+        outcome="rejected",
+        by=who,
+        at=entry.at,
+        reason=why,
+        champion_version=current_version,
+        audit_entry=entry.entry_id,
+    )
 
 
 # ------------------------------------------------------------------------------------ rollback
@@ -348,42 +553,57 @@ class RollbackResult(Result):
     to_version: str
     by: str
     at: str
+    reason: str = ""
+    audit_entry: str = ""
 
     def summary(self) -> str:
         was = f"v{self.from_version}" if self.from_version else "no champion"
         return f"{self.model_name}: {CHAMPION} moved from {was} back to v{self.to_version}"
 
 
+def _previous_champion(client: Any, model_name: str, current_version: str) -> str:
+    """The champion before ``current_version`` according to the audit trail."""
+    history = audit.champion_history(audit.read_trail(client, model_name).entries)
+    if history and history[-1] != current_version:
+        # champion was moved outside the gate (the MLflow UI): back to the last recorded one.
+        return history[-1]
+    if len(history) >= 2:
+        return history[-2]
+    raise RegistryError(
+        f"model {model_name!r} v{current_version} has no previous champion recorded in its "
+        "audit trail; name the version to roll back to (`mlops rollback VERSION`)"
+    )
+
+
 def rollback(
-    model_name: str, to_version: str | int | None = None, tracking_uri: str | None = None
+    model_name: str,
+    to_version: str | int | None = None,
+    tracking_uri: str | None = None,
+    *,
+    by: str | None = None,
+    reason: str = "",
 ) -> RollbackResult:
     """Move ``champion`` to ``to_version``, or to the champion before the current one.
 
-    The previous champion comes from the current champion's ``mlops.gate.previous_champion`` tag,
-    so repeated rollbacks walk back through the promotion history. Refuses a version whose data
-    failed validation.
+    The previous champion comes from the audit trail (:func:`mlops_common.audit.champion_history`):
+    repeated rollbacks walk back through the promotions and never cycle. Refuses a version whose
+    data failed validation. The rollback is appended to the trail.
 
     >>> rollback("churn-model").summary()  # doctest: +SKIP
     'churn-model: champion moved from v4 back to v3'
     """
     client = store.client(tracking_uri)
     _model(client, model_name)
-    with gate_lock(client, model_name):
-        current = _alias_version(client, model_name, CHAMPION)
+    with gate_lock(client, model_name) as lock:
+        current = retry_locked(_alias_version, client, model_name, CHAMPION)
         current_version = None if current is None else str(current.version)
         if to_version is None:
-            if current is None:
+            if current_version is None:
                 raise RegistryError(
                     f"model {model_name!r} has no {CHAMPION} to roll back; promote a version first "
                     "or name one (`mlops rollback VERSION`)"
                 )
-            previous = (current.tags or {}).get(tags.GATE_PREVIOUS_CHAMPION, "")
-            if not previous:
-                raise RegistryError(
-                    f"model {model_name!r} v{current_version} has no previous champion recorded; "
-                    "name the version to roll back to (`mlops rollback VERSION`)"
-                )
-            to_version = previous
+            to_version = _previous_champion(client, model_name, current_version)
         target_version = str(to_version)
         target = _version(client, model_name, target_version)
         if target_version == current_version:
@@ -396,18 +616,42 @@ def rollback(
                 f"model {model_name!r} v{target_version} failed data validation and cannot be "
                 f"{CHAMPION}; choose another version"
             )
+        who, at = audit.actor(by), audit._now()
+        lock.verify()
+        retry_locked(client.set_registered_model_alias, model_name, CHAMPION, target_version)
+        entry = audit.AuditEntry(
+            model=model_name,
+            version=target_version,
+            outcome="rolled-back",
+            action="rollback",
+            by=who,
+            at=at,
+            reason=reason.strip(),
+            champion_before=current_version,
+            champion_after=target_version,
+            candidate_metrics=_version_metrics(client, target),
+            **audit.version_lineage(client, target),
+        )
+        audit.record(client, entry)
         result = RollbackResult(
             model_name=model_name,
             from_version=current_version,
             to_version=target_version,
-            by=_who(),
-            at=_now(),
+            by=who,
+            at=at,
+            reason=reason.strip(),
+            audit_entry=entry.entry_id,
         )
-        client.set_registered_model_alias(model_name, CHAMPION, target_version)
         record = _json(result.to_dict())
-        client.set_model_version_tag(model_name, target_version, tags.ROLLBACK, record)
+        retry_locked(
+            client.set_model_version_tag, model_name, target_version, tags.ROLLBACK, record
+        )
         if current_version is not None:
-            client.set_model_version_tag(
-                model_name, current_version, tags.ROLLBACK_REPLACED, record
+            retry_locked(
+                client.set_model_version_tag,
+                model_name,
+                current_version,
+                tags.ROLLBACK_REPLACED,
+                record,
             )
     return result

@@ -2,8 +2,9 @@
 
 Runs carry their lineage (``mlops.git.*``, ``mlops.dvc.<path>``, ``mlops.pkg.<name>``,
 ``mlops.python``) and the validation of their data (``mlops.validation.*``); model versions carry
-the run they came from (``mlops.run_id``), the promotion gate's audit trail (``mlops.gate.*``) and
-rollbacks (``mlops.rollback``). Names ending in ``.`` are prefixes, completed by a path or name.
+the run they came from (``mlops.run_id``), the promotion gate's latest verdict (``mlops.gate.*``)
+and rollbacks (``mlops.rollback``); the runs of the audit trail repeat a few fields as
+``mlops.audit.*``. Names ending in ``.`` are prefixes, completed by a path or name.
 
 >>> from mlops_common import tags
 >>> tags.GATE_DECISION
@@ -15,6 +16,9 @@ rollbacks (``mlops.rollback``). Names ending in ``.`` are prefixes, completed by
 from __future__ import annotations
 
 __all__ = [
+    "AUDIT_MODEL",
+    "AUDIT_OUTCOME",
+    "AUDIT_VERSION",
     "DVC_PREFIX",
     "GATE_AT",
     "GATE_BY",
@@ -64,7 +68,8 @@ MODEL_DIGEST = PREFIX + "model.sha256"
 # ---- model-version tags (mlops_common.registry)
 RUN_ID = PREFIX + "run_id"
 GATE_PREFIX = PREFIX + "gate."
-GATE_DECISION = GATE_PREFIX + "decision"  # "promoted" or "rejected"
+#: The latest outcome (mlops_common.audit.OUTCOMES); the audit trail keeps every one.
+GATE_DECISION = GATE_PREFIX + "decision"
 GATE_REASONS = GATE_PREFIX + "reasons"
 GATE_BY = GATE_PREFIX + "by"
 GATE_AT = GATE_PREFIX + "at"
@@ -74,6 +79,12 @@ GATE_CONFIG = GATE_PREFIX + "config"
 GATE_PREVIOUS_CHAMPION = GATE_PREFIX + "previous_champion"
 GATE_VALIDATION = GATE_PREFIX + "validation_passed"
 ROLLBACK = PREFIX + "rollback"
+
+# ---- run tags of the audit trail (mlops_common.audit), for the MLflow UI's filters only: the
+# entry itself is in the run's params, which MLflow never lets anyone change.
+AUDIT_MODEL = PREFIX + "audit.model"
+AUDIT_VERSION = PREFIX + "audit.version"
+AUDIT_OUTCOME = PREFIX + "audit.outcome"
 
 # ---- registered-model tags of the gate's lease lock (mlops_common.gate_lock)
 GATE_LOCK_OWNER = PREFIX + "gate_lock.owner"  # host:pid:uuid of the holder

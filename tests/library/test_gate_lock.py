@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from mlops_common import store, tags
+from mlops_common.audit import champion_history, read_trail
 from mlops_common.config import ProjectConfig
 from mlops_common.errors import RegistryError
 from mlops_common.gate_lock import GateLockTimeout, gate_lock, lock_name, retry_locked
@@ -125,9 +126,19 @@ def _assert_sequential(decisions: list[dict], uri: str, name: str) -> None:
             champion = decision["champion_metrics"]["accuracy"]
             assert champion > decision["candidate_metrics"]["accuracy"], decision
         tagged = client.get_model_version(name, decision["version"]).tags
-        assert tagged[tags.GATE_DECISION] == ("promoted" if decision["promoted"] else "rejected")
+        assert tagged[tags.GATE_DECISION] == ("promoted" if decision["promoted"] else "refused")
     with pytest.raises(Exception, match=r"RESOURCE_DOES_NOT_EXIST|not found|does not exist"):
         client.get_registered_model(lock_name(name))
+    # Every concurrent decision left its own audit entry, in the order the lock granted, and the
+    # trail's champion history is the chain above.
+    trail = read_trail(client, name).entries
+    assert len(trail) == len(decisions) + 1 and len({e.entry_id for e in trail}) == len(trail)
+    recorded = {e.version: e for e in trail}
+    for decision in decisions:
+        entry = recorded[decision["version"]]
+        assert entry.outcome == ("promoted" if decision["promoted"] else "refused")
+        assert entry.champion_before == decision["champion_version"]
+    assert champion_history(trail) == ["1", *chain]
 
 
 def test_concurrent_promotions_on_sqlite_behave_like_sequential_ones(

@@ -162,7 +162,7 @@ def test_worse_candidate_stays_challenger_and_better_one_takes_over(
     assert _alias(mlflow_store, model_name, CHAMPION) == first
     assert _alias(mlflow_store, model_name, CHALLENGER) == second
     rejected = _tags(mlflow_store, model_name, second)
-    assert rejected["mlops.gate.decision"] == "rejected"
+    assert rejected["mlops.gate.decision"] == "refused"
     assert json.loads(rejected["mlops.gate.champion_metrics"]) == {"accuracy": 0.9}
     assert "NOT promoted" in worse.summary()
 
