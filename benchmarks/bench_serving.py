@@ -1,12 +1,15 @@
 """Serving: `mlops serve` against `mlflow models serve --env-manager local`, same model, same load.
 
-Both servers serve the same registered scikit-learn model (``models:/<name>@champion`` in a temp
-sqlite store) on 127.0.0.1. A second process generates the load: N client threads, each with one
-keep-alive connection, send a fixed number of single-record requests (same record, each server's
-own payload shape), then stop. Reported per server: requests/s, p50/p99 latency, and seconds from
-process start to the first successful prediction; then the ratios.
+Three servers serve the same registered scikit-learn model (``models:/<name>@champion`` in a temp
+sqlite store) on 127.0.0.1: ``mlops serve --capture DIR`` (``/metrics`` on, records captured to
+gzip files), the same service with a sink that keeps nothing (the baseline of capture's cost),
+and ``mlflow models serve``. A second process generates the load: N client threads, each with
+one keep-alive connection, send a fixed number of requests of 1 row, then of 100 rows (same
+record, each server's own payload shape). Reported per server and batch size: requests/s,
+p50/p99 latency, server CPU per request and seconds from process start to the first successful
+prediction; then the ratios, all from one run.
 
-    python benchmarks/bench_serving.py [--clients 8] [--requests 3000]
+    python benchmarks/bench_serving.py [--clients 8] [--requests 3000] [--batch-requests 600]
 """
 
 from __future__ import annotations
@@ -178,14 +181,42 @@ def run_load_process(port: int, path: str, body: bytes, clients: int, requests: 
     return json.loads(result.stdout)
 
 
+class NullSink:
+    """A sink that keeps nothing: the no-capture baseline of the capture cost."""
+
+    written = dropped = 0
+
+    def append(self, *args: object, **kwargs: object) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def serve_without_capture(port: int) -> None:
+    """What `mlops serve` does (load the model, then run uvicorn), with a sink keeping nothing."""
+    import uvicorn
+
+    from mlops_common.serving import create_app, load_served_model
+
+    served = load_served_model(model_name=MODEL_NAME)
+    app = create_app(served.uri, model_name=MODEL_NAME, capture=NullSink(), _served=served)
+    uvicorn.run(app, host="127.0.0.1", port=port, access_log=False, log_level="info")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--requests", type=int, default=3000, help="at 1 row per request")
+    parser.add_argument(
+        "--batch-requests", type=int, default=600, help="at --batch-rows rows per request"
+    )
+    parser.add_argument("--batch-rows", type=int, default=100)
     args = parser.parse_args()
 
     import pandas
 
+    sizes = {1: args.requests, args.batch_rows: args.batch_requests}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         tracking_uri = build_store(root)
@@ -193,18 +224,18 @@ def main() -> None:
         path = f"{BIN_DIR}{os.pathsep}{os.environ.get('PATH', '')}"
         env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri, "PATH": path}
         env.pop("MLFLOW_REGISTRY_URI", None)
+        mlops = [str(BIN_DIR / "mlops"), "serve", "--model", MODEL_NAME]
         servers = {
-            "mlops serve": (
-                [
-                    str(BIN_DIR / "mlops"),
-                    "serve",
-                    "--model",
-                    MODEL_NAME,
-                    "--prediction-log",
-                    str(root / "predictions.jsonl"),
-                ],
+            # metrics are always on; capture batches gzip files into a local folder
+            "mlops serve --capture": (
+                [*mlops, "--capture", str(root / "capture"), "--port"],
                 "/predict",
-                {"records": [RECORD]},
+                "records",
+            ),
+            "mlops, no capture": (
+                [sys.executable, __file__, "--serve-without-capture"],
+                "/predict",
+                "records",
             ),
             "mlflow models serve": (
                 [
@@ -217,58 +248,69 @@ def main() -> None:
                     "local",
                     "-h",
                     "127.0.0.1",
+                    "-p",
                 ],
                 "/invocations",
-                {"dataframe_records": [RECORD]},
+                "dataframe_records",
             ),
         }
-        results = {}
-        for label, (command, path, payload) in servers.items():
+        results: dict[tuple[str, int], dict] = {}
+        for label, (command, route, key) in servers.items():
             port = free_port()
-            body = json.dumps(payload).encode()
+            probe = json.dumps({key: [RECORD]}).encode()
             process, first_answer = start_and_time(
-                [*command, "--port" if label == "mlops serve" else "-p", str(port)],
-                env,
-                port,
-                path,
-                body,
-                root / f"{label.split()[0]}.log",
+                [*command, str(port)], env, port, route, probe, root / f"{label.split()[0]}.log"
             )
             try:
-                cpu_before = tree_cpu_seconds(process.pid)
-                stats = run_load_process(port, path, body, args.clients, args.requests)
-                cpu_ms = (tree_cpu_seconds(process.pid) - cpu_before) * 1000
+                for rows, requests in sizes.items():
+                    body = json.dumps({key: [RECORD] * rows}).encode()
+                    cpu_before = tree_cpu_seconds(process.pid)
+                    stats = run_load_process(port, route, body, args.clients, requests)
+                    cpu_ms = (tree_cpu_seconds(process.pid) - cpu_before) * 1000
+                    # The warm-up requests of run_load_process count too: divide by all of them.
+                    cpu_per_request = cpu_ms / (stats["requests"] + WARMUP_REQUESTS)
+                    results[label, rows] = {
+                        **stats,
+                        "first_answer_s": first_answer,
+                        "cpu_ms": cpu_per_request,
+                    }
+                    print(f"  {label}, {rows} rows/request: {stats['rps']:.0f} req/s", flush=True)
             finally:
                 stop(process)
-            # The warm-up requests of run_load_process count too: divide by all of them.
-            cpu_per_request = cpu_ms / (stats["requests"] + WARMUP_REQUESTS)
-            results[label] = {**stats, "first_answer_s": first_answer, "cpu_ms": cpu_per_request}
+        captured = sum(1 for _ in (root / "capture").rglob("*.jsonl.gz"))
 
     import mlflow
     import sklearn
 
     print(
-        f"serving benchmark: {args.clients} clients x {args.requests} single-record requests, "
-        f"127.0.0.1; mlflow {mlflow.__version__}, scikit-learn {sklearn.__version__}, "
-        f"pandas {pandas.__version__}, {os.cpu_count()} cores"
+        f"serving benchmark: {args.clients} clients, {args.requests} requests of 1 row and "
+        f"{args.batch_requests} of {args.batch_rows} rows, 127.0.0.1; mlflow {mlflow.__version__}, "
+        f"scikit-learn {sklearn.__version__}, pandas {pandas.__version__}, {os.cpu_count()} cores, "
+        f"load average {os.getloadavg()[0]:.1f} at the end"
     )
     print(
-        f"{'server':<22}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'server CPU ms/req':>19}"
-        f"{'first answer s':>16}{'fail':>6}"
+        f"{'server':<24}{'rows':>5}{'req/s':>9}{'rows/s':>10}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'p99/p50':>9}{'CPU ms/req':>12}{'first answer s':>16}{'fail':>6}"
     )
-    for label, row in results.items():
+    for (label, rows), row in results.items():
         print(
-            f"{label:<22}{row['rps']:>9.0f}{row['p50_ms']:>9.2f}{row['p99_ms']:>9.2f}"
-            f"{row['cpu_ms']:>19.2f}{row['first_answer_s']:>16.2f}{row['failures']:>6}"
+            f"{label:<24}{rows:>5}{row['rps']:>9.0f}{row['rps'] * rows:>10.0f}"
+            f"{row['p50_ms']:>9.2f}{row['p99_ms']:>9.2f}{row['p99_ms'] / row['p50_ms']:>9.2f}"
+            f"{row['cpu_ms']:>12.2f}{row['first_answer_s']:>16.2f}{row['failures']:>6}"
         )
-    ours, theirs = results["mlops serve"], results["mlflow models serve"]
-    print(
-        f"ratio mlops/mlflow: throughput x{ours['rps'] / theirs['rps']:.2f}, "
-        f"p99 x{ours['p99_ms'] / theirs['p99_ms']:.2f} (lower is better), "
-        f"p50 x{ours['p50_ms'] / theirs['p50_ms']:.2f}, "
-        f"server CPU per request x{ours['cpu_ms'] / theirs['cpu_ms']:.2f}, "
-        f"first answer x{ours['first_answer_s'] / theirs['first_answer_s']:.2f}"
-    )
+    print(f"capture files written: {captured}")
+    for rows in sizes:
+        ours, theirs = results["mlops serve --capture", rows], results["mlflow models serve", rows]
+        bare = results["mlops, no capture", rows]
+        print(
+            f"{rows} rows/request, mlops (metrics + capture) / mlflow: "
+            f"throughput x{ours['rps'] / theirs['rps']:.2f}, "
+            f"p99 x{ours['p99_ms'] / theirs['p99_ms']:.2f} (lower is better), "
+            f"server CPU per request x{ours['cpu_ms'] / theirs['cpu_ms']:.2f}, "
+            f"first answer x{ours['first_answer_s'] / theirs['first_answer_s']:.2f}; "
+            f"capture costs {1 - ours['rps'] / bare['rps']:+.1%} of throughput, "
+            f"{ours['cpu_ms'] / bare['cpu_ms'] - 1:+.1%} CPU per request"
+        )
 
 
 if __name__ == "__main__":
@@ -281,5 +323,7 @@ if __name__ == "__main__":
                 )
             )
         )
+    elif len(sys.argv) == 3 and sys.argv[1] == "--serve-without-capture":
+        serve_without_capture(int(sys.argv[2]))
     else:
         main()

@@ -1,7 +1,8 @@
 """The FastAPI app and ``serve``: the endpoints around a loaded model.
 
 ``POST /predict`` (and SageMaker's ``/invocations``), ``GET /health``, ``GET /ready`` (and
-SageMaker's ``/ping``), ``GET /metadata``; Vertex AI's ``AIP_PREDICT_ROUTE`` and
+SageMaker's ``/ping``), ``GET /metadata``, ``GET /metrics`` (Prometheus,
+:mod:`mlops_common.serving.metrics`); Vertex AI's ``AIP_PREDICT_ROUTE`` and
 ``AIP_HEALTH_ROUTE`` add the same handlers at the paths it sets.
 
 >>> app = create_app(model_name="churn-model", alias="champion")  # doctest: +SKIP
@@ -18,6 +19,7 @@ from typing import Any
 from mlops_common.errors import ConfigError, InputError
 from mlops_common.serving.access import AccessSettings, install_access
 from mlops_common.serving.capture import PredictionLog
+from mlops_common.serving.metrics import MetricsMiddleware, ServiceMetrics
 from mlops_common.serving.model import ServedModel, load_served_model
 from mlops_common.serving.request import (
     BATCH_KEYS,
@@ -116,6 +118,13 @@ def create_app(
         summary="Predictions from the model behind a registry alias.",
     )
     app.state.served = None
+    app.state.log = None
+    metrics = ServiceMetrics(
+        sink=lambda: app.state.log,
+        served=lambda: app.state.served,
+        routes=lambda: [route.path for route in app.routes],
+    )
+    app.state.metrics = metrics
 
     def _json(payload: Any, status_code: int = 200) -> Response:
         return Response(
@@ -162,6 +171,28 @@ def create_app(
             }
         )
 
+    async def metrics_endpoint(request: Request) -> Response:
+        """Prometheus series: requests by route and status, latency, predictions per model
+        version, capture records written and dropped, build and model info."""
+        body, content_type = metrics.exposition(request.headers.get("accept"))
+        return Response(body, headers={"Content-Type": content_type})
+
+    app.add_api_route(
+        "/metrics",
+        metrics_endpoint,
+        methods=["GET"],
+        response_class=Response,
+        responses={
+            200: {
+                "description": "Prometheus text format (OpenMetrics when the Accept header asks)",
+                "content": {
+                    "text/plain": {"schema": {"type": "string"}},
+                    "application/openmetrics-text": {"schema": {"type": "string"}},
+                },
+            }
+        },
+    )
+
     def _predict_and_log(
         served: ServedModel, rows: list[tuple[Any, ...]], request_id: str
     ) -> list[Any]:
@@ -200,6 +231,7 @@ def create_app(
             # an unseen category): the input's fault, so 422 with the model's own words.
             message = f"the model refused these records: {exc}".splitlines()[0]
             return JSONResponse({"detail": message, "errors": []}, 422)
+        metrics.predicted(served.name, served.version, len(rows))
         response = _json(
             {
                 "predictions": predictions,
@@ -245,6 +277,8 @@ def create_app(
     install_access(
         app, access, open_paths=("/health", *ready_paths), body_paths=tuple(predict_paths)
     )
+    # Outermost, so the access middleware's refusals are counted and timed too.
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
     _document_records(app, batch)
     return app
 
