@@ -116,6 +116,26 @@ def run_integration(session: nox.Session, name: str, *requirements: str) -> None
     session.run("pytest", f"tests/integrations/{name}", *args, env=env)
 
 
+# The library's core tests that also run on pandas 2 in the feast session (the core session runs
+# them on pandas 3): the validation fast path, drift and the service.
+PANDAS2_CORE_TESTS = [
+    "tests/library/test_validation.py",
+    "tests/library/test_drift_verdicts.py",
+    "tests/library/test_serving.py",
+]
+
+
+@nox.session(python=PYTHON, tags=["test"])
+def feast(session: nox.Session) -> None:
+    """Feast for real, locally (apply, materialise, point-in-time and online retrieval, a rendered
+    project with_feature_store), on pandas 2 as Feast pins it; then the library's core tests on
+    that same pandas 2 (skipped when arguments narrow the run: ``nox -s feast -- -k online``)."""
+    run_integration(session, "feast", "-e", ".[feast]", "pandas<3")
+    if not session.posargs:
+        session.run("python", "-c", "import pandas; assert pandas.__version__ < '3'")
+        session.run("pytest", *PANDAS2_CORE_TESTS, "-n", "2", "--dist", "loadgroup")
+
+
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
     """ruff check and ruff format --check over the repository (the template is linted by tests)."""

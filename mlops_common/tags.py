@@ -4,7 +4,9 @@ Runs carry their lineage (``mlops.git.*``, ``mlops.dvc.<path>``, ``mlops.pkg.<na
 ``mlops.python``) and the validation of their data (``mlops.validation.*``); model versions carry
 the run they came from (``mlops.run_id``), the promotion gate's latest verdict (``mlops.gate.*``)
 and rollbacks (``mlops.rollback``); the runs of the audit trail repeat a few fields as
-``mlops.audit.*``. Names ending in ``.`` are prefixes, completed by a path or name.
+``mlops.audit.*``. A run whose training set came from a Feast feature store also carries the
+feature views and their registry versions (``mlops.feast.*``). Names ending in ``.`` are
+prefixes, completed by a path or name.
 
 >>> from mlops_common import tags
 >>> tags.GATE_DECISION
@@ -20,6 +22,9 @@ __all__ = [
     "AUDIT_OUTCOME",
     "AUDIT_VERSION",
     "DVC_PREFIX",
+    "FEAST_PROJECT",
+    "FEAST_SERVICE",
+    "FEAST_VIEW_PREFIX",
     "GATE_AT",
     "GATE_BY",
     "GATE_CANDIDATE_METRICS",
@@ -56,6 +61,11 @@ PKG_PREFIX = PREFIX + "pkg."  # + distribution name -> installed version
 DVC_PREFIX = PREFIX + "dvc."  # + path in dvc.lock -> md5
 #: MLflow's own tag, shown in its UI as the run's source version.
 MLFLOW_GIT_COMMIT = "mlflow.source.git.commit"
+
+# ---- run tags: the feature store the training set came from (mlops_common.feature_store)
+FEAST_PROJECT = PREFIX + "feast.project"
+FEAST_SERVICE = PREFIX + "feast.service"  # the FeatureService listing the model's inputs
+FEAST_VIEW_PREFIX = PREFIX + "feast.view."  # + feature view name -> "v<registry version>"
 
 # ---- run tags: validation of the training data
 VALIDATION_SUCCESS = PREFIX + "validation.success"  # "true" or "false"

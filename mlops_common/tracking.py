@@ -82,6 +82,8 @@ class Lineage:
     params: dict[str, Any] = field(default_factory=dict)
     python_version: str = field(default_factory=platform.python_version)
     packages: dict[str, str] = field(default_factory=dict)
+    #: The feature store the training set came from (FeatureSet.lineage()); empty without one.
+    features: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -99,6 +101,11 @@ class Lineage:
             tags[tag_names.MLFLOW_GIT_COMMIT] = self.git_commit
         tags.update({tag_names.PKG_PREFIX + name: v for name, v in self.packages.items()})
         tags.update({tag_names.DVC_PREFIX + path: md5 for path, md5 in self.dvc_hashes.items()})
+        if self.features:
+            tags[tag_names.FEAST_PROJECT] = str(self.features["project"])
+            tags[tag_names.FEAST_SERVICE] = str(self.features["service"])
+            for view, version in self.features["views"].items():
+                tags[tag_names.FEAST_VIEW_PREFIX + view] = f"v{version}"
         return tags
 
 
@@ -174,11 +181,16 @@ def _package_versions(names: tuple[str, ...] = KEY_PACKAGES) -> dict[str, str]:
 
 
 def collect_lineage(
-    root: Path | str | None = None, params_file: Path | str | None = "params.yaml"
+    root: Path | str | None = None,
+    params_file: Path | str | None = "params.yaml",
+    *,
+    config: ProjectConfig | None = None,
 ) -> Lineage:
     """Lineage of the project at ``root`` (default: the project root above the working dir).
 
     Works outside git (commit ``"unknown"``), without ``dvc.lock`` and without ``params.yaml``.
+    A project whose ``config`` (default: read at ``root``) names a Feast feature store also gets
+    its feature views and their registry versions.
 
     >>> collect_lineage(".").python_version  # doctest: +SKIP
     '3.11.7'
@@ -194,12 +206,20 @@ def collect_lineage(
             from mlops_common.config import load_params
 
             params = flatten_params(load_params(params_path))
+    # A project with a feature store: its views and their registry versions (Feast is
+    # imported only then).
+    from mlops_common.feature_store import FeatureSet, FeatureStoreSettings
+
+    settings = FeatureStoreSettings.from_config(config or load_project_config(folder))
+    features = FeatureSet.from_settings(settings).lineage() if settings else {}
+    packages = (*KEY_PACKAGES, "feast") if settings else KEY_PACKAGES
     return Lineage(
         git_commit=commit,
         git_dirty=dirty,
         dvc_hashes=_dvc_hashes(folder),
         params=params,
-        packages=_package_versions(),
+        packages=_package_versions(packages),
+        features=features,
     )
 
 
@@ -287,7 +307,7 @@ class TrackedRun(contextlib.ContextDecorator):
             experiment_id = _experiment_id(
                 mlflow, self.experiment or cfg.experiment, resolve_artifact_location(cfg, uri)
             )
-            self.lineage = collect_lineage(cfg.root, self.params_file)
+            self.lineage = collect_lineage(cfg.root, self.params_file, config=cfg)
             tags = {**self.lineage.tags(), **{k: str(v) for k, v in self.tags.items()}}
             if validation is not None:
                 tags[tag_names.VALIDATION_SUCCESS] = str(validation["success"]).lower()

@@ -4,7 +4,7 @@ import json
 import subprocess
 import sys
 
-HEAVY = ["mlflow", "great_expectations", "pandas", "scipy", "sklearn", "fastapi"]
+HEAVY = ["mlflow", "great_expectations", "pandas", "scipy", "sklearn", "fastapi", "feast"]
 
 PROBE = """
 import json, sys
@@ -35,6 +35,7 @@ def test_every_library_module_imports_without_heavy_libraries():
             "store",
             "tags",
             "tracking",
+            "feature_store",
             "gate",
             "registry",
             "serving",
