@@ -419,7 +419,7 @@ def _values_not_in_set(series, nonnull, expectation, kwargs):
 @register_fast_check("expect_column_values_to_be_unique", {"column", "mostly"})
 @_column_map
 def _values_unique(series, nonnull, expectation, kwargs):
-    if nonnull.all() and series.is_unique:
+    if nonnull.all() and _unique_without_nulls(series):
         return None
     # Nulls are ignored by GE; their own duplicates never make a non-null value a duplicate.
     return series.duplicated(keep=False).to_numpy() & nonnull
@@ -584,11 +584,27 @@ def _aggregate(metric: str) -> Callable[..., ExpectationOutcome]:
             raise Unsupported(f"{metric} of a non-numeric column")
         import numpy as np
 
-        with np.errstate(invalid="ignore"):  # inf - inf in a stdev is GE's NaN too
-            value = getattr(series, metric)()  # skipna, as GE's metrics on non-null values
+        value = _lean_metric(series.to_numpy(), metric)
+        if value is None:
+            with np.errstate(invalid="ignore"):  # inf - inf in a stdev is GE's NaN too
+                value = getattr(series, metric)()  # skipna, as GE's metrics on non-null values
         return _metric_between(expectation, kwargs, value)
 
     return check
+
+
+def _lean_metric(values: Any, metric: str) -> Any:
+    """The metric without pandas' full-column copies where that gives pandas' answer, else None
+    (min and max never copy; integers are summed and averaged without a copy already)."""
+    from mlops_common.validation import lean_stats
+
+    if not lean_stats.supported(values):
+        return None
+    if metric == "median":
+        return lean_stats.median(values)
+    if metric == "std" or (metric in ("sum", "mean") and values.dtype.kind == "f"):
+        return lean_stats.reduce(values, metric)
+    return None
 
 
 _METRIC_KWARGS = frozenset({"column"} | BETWEEN_KEYS)
@@ -600,7 +616,15 @@ register_fast_check("expect_column_max_to_be_between", _METRIC_KWARGS)(_aggregat
 
 
 def _unique_without_nulls(series: Any) -> bool:
-    return not series.hasnans and series.is_unique
+    """No nulls and no repeated value; numbers without a hash table (see lean_stats)."""
+    from mlops_common.validation import lean_stats
+
+    if series.hasnans:
+        return False
+    # to_numpy() only on numpy dtypes: on text it would build an array of Python strings.
+    if _is_plain_numeric(series) and lean_stats.supported(values := series.to_numpy()):
+        return lean_stats.is_unique(values)
+    return series.is_unique
 
 
 @register_fast_check(
@@ -617,28 +641,31 @@ def _compound_unique(df, expectation, kwargs, sample_size):
         return _missing_column(expectation, missing[0])
     mostly = _mostly(expectation, kwargs)
     ignore = _ignore_row_if(expectation, kwargs, "all_values_are_missing", _MULTI_IGNORE)
-    frame = df[list(columns)]
-    kept = _rows_kept(frame, ignore)
-    domain = frame if kept.all() else frame[kept]
+    kept = _rows_kept(df, columns, ignore)
+    considered = int(np.count_nonzero(kept))
+    sample: list[dict[str, Any]] = []
     if any(_unique_without_nulls(df[c]) for c in columns):
-        # One column alone is a key: no combination can repeat (and no hashing of rows).
-        duplicated = np.zeros(len(domain), dtype=bool)
+        # One column alone is a key: no combination can repeat (no copy, no hashing of rows).
+        unexpected = 0
     else:
+        frame = df[list(columns)]
+        domain = frame if considered == len(frame) else frame[kept]
         duplicated = domain.duplicated(keep=False).to_numpy()
-    unexpected = int(duplicated.sum())
-    considered = len(domain)
+        unexpected = int(duplicated.sum())
+        if unexpected:
+            sample = domain[duplicated].head(sample_size).to_dict("records")
+    rows = len(df)
     success = True
-    if len(frame) and considered:
+    if rows and considered:
         success = (float(considered) - unexpected) / float(considered) >= mostly
-    sample = domain[duplicated].head(sample_size).to_dict("records") if unexpected else []
     return _outcome(
         expectation,
         success=success,
         unexpected_count=unexpected,
-        unexpected_percent=unexpected / considered * 100 if len(frame) and considered else None,
-        element_count=len(frame),
+        unexpected_percent=unexpected / considered * 100 if rows and considered else None,
+        element_count=rows,
         partial_unexpected_list=[{k: _python(v) for k, v in row.items()} for row in sample],
-        **_missing(len(frame), considered),
+        **_missing(rows, considered),
     )
 
 
@@ -914,14 +941,23 @@ register_fast_check("expect_column_sum_to_be_between", _METRIC_KWARGS)(_aggregat
 
 @register_fast_check("expect_column_unique_value_count_to_be_between", _METRIC_KWARGS)
 def _unique_value_count(df, expectation, kwargs, sample_size):
-    return _metric_between(expectation, kwargs, int(df[kwargs["column"]].nunique()))
+    return _metric_between(expectation, kwargs, _distinct_count(df[kwargs["column"]]))
+
+
+def _distinct_count(series: Any) -> int:
+    """``series.nunique()``; numbers from one sorted copy instead of a hash table."""
+    from mlops_common.validation import lean_stats
+
+    if _is_plain_numeric(series) and lean_stats.supported(values := series.to_numpy()):
+        return lean_stats.distinct_count(values)
+    return int(series.nunique())
 
 
 @register_fast_check("expect_column_proportion_of_unique_values_to_be_between", _METRIC_KWARGS)
 def _proportion_unique(df, expectation, kwargs, sample_size):
     series = df[kwargs["column"]]
     nonnull = int(series.notna().sum())
-    value = series.nunique() / nonnull if nonnull else 0  # GE: 0 without values
+    value = _distinct_count(series) / nonnull if nonnull else 0  # GE: 0 without values
     return _metric_between(expectation, kwargs, value)
 
 
@@ -1179,15 +1215,20 @@ def _ignore_row_if(
     return ignore
 
 
-def _rows_kept(frame: Any, ignore: str) -> Any:
-    """The rows a multicolumn check considers under ``ignore_row_if`` (GE's semantics)."""
+def _rows_kept(df: Any, columns: list[str], ignore: str) -> Any:
+    """The rows a multicolumn check considers under ``ignore_row_if`` (GE's semantics), one
+    column at a time rather than through a copy of those columns."""
     import numpy as np
 
+    kept = np.ones(len(df), dtype=bool)
+    if ignore == "never":
+        return kept
     if ignore == "all_values_are_missing":
-        return frame.notna().any(axis=1).to_numpy()
-    if ignore == "any_value_is_missing":
-        return frame.notna().all(axis=1).to_numpy()
-    return np.ones(len(frame), dtype=bool)
+        kept[:] = False
+    combine = np.logical_or if ignore == "all_values_are_missing" else np.logical_and
+    for column in columns:
+        combine(kept, df[column].notna().to_numpy(), out=kept)
+    return kept
 
 
 def _missing_column(expectation: Expectation, name: Any) -> ExpectationOutcome:
@@ -1263,7 +1304,7 @@ def _multi_check(type_: str, kwargs: Iterable[str]) -> Callable[..., Check]:
                 return _missing_column(expectation, missing[0])
             ignore = _ignore_row_if(expectation, kwargs, "all_values_are_missing", _MULTI_IGNORE)
             frame = df[list(columns)]
-            kept = _rows_kept(frame, ignore)
+            kept = _rows_kept(df, columns, ignore)
             domain = frame if kept.all() else frame[kept]
             bad = ~np.asarray(ok(domain, expectation, kwargs), dtype=bool)
             rows = [

@@ -183,6 +183,15 @@ def test_fast_path_matches_great_expectations_on_corrupted_data(ge_context):
     assert ("expect_column_values_to_be_in_set", "segment") in failed
 
 
+def test_blockwise_statistics_match_great_expectations_across_block_edges(ge_context, monkeypatch):
+    # Means, sums and standard deviations run in blocks of lean_stats.BLOCK rows; blocks of 7
+    # put nulls, infinities and outliers on both sides of many block edges.
+    from mlops_common.validation import lean_stats
+
+    monkeypatch.setattr(lean_stats, "BLOCK", 7)
+    _assert_engines_agree(corrupted_frame())
+
+
 def test_fast_path_matches_great_expectations_with_nulls_everywhere(ge_context):
     df = clean_frame().astype({"quantity": "float64"})
     df.loc[:, ["amount", "quantity", "score"]] = np.nan
