@@ -136,6 +136,23 @@ def feast(session: nox.Session) -> None:
         session.run("pytest", *PANDAS2_CORE_TESTS, "-n", "2", "--dist", "loadgroup")
 
 
+# Spark 4.1 is the newest line Great Expectations 1.24's Spark datasource supports (pyspark<4.2).
+SPARK_REQUIREMENTS = (
+    "pyspark>=4.0,<4.2",
+    "duckdb>=1.1",
+    "duckdb-engine>=0.13",
+    "psycopg2-binary>=2.9",
+)
+
+
+@nox.session(python=PYTHON, tags=["test"])
+def spark(session: nox.Session) -> None:
+    """Validation and drift on Spark (local[2] on the machine's Java 17) and on warehouse tables
+    in place (DuckDB, and a PostgreSQL server the fixture starts on 127.0.0.1), against the
+    pandas fast path."""
+    run_integration(session, "spark", *SPARK_REQUIREMENTS)
+
+
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
     """ruff check and ruff format --check over the repository (the template is linted by tests)."""

@@ -70,6 +70,13 @@ def drift(
     psi_threshold: Annotated[
         float | None, typer.Option(help="PSI above this marks drift where the test is psi.")
     ] = None,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            help="spark: CURRENT (and a data REFERENCE) are Parquet datasets that Spark profiles "
+            "in place (s3a://, gs://, abfss:// too); only aggregates reach this machine."
+        ),
+    ] = None,
     tracking_uri: TrackingUri = None,
     output: Output = None,
     html: Annotated[
@@ -94,6 +101,16 @@ def drift(
         drift_share=drift_share,
         psi_threshold=psi_threshold,
     )
+    if engine not in (None, "pandas", "spark"):
+        from mlops_common.errors import InputError
+
+        raise InputError(f"--engine {engine!r} is not one of pandas, spark")
+    if engine == "spark":
+        report = _spark_drift(reference, current, since, columns, categorical, config, tracking_uri)
+        if html is not None:
+            report.write_html(html)
+        emit(report, as_json=as_json, output=output)
+        return
     baseline: object = reference
     if reference.startswith("models:/"):
         from mlops_common.monitoring.profile import load_logged_profile
@@ -112,6 +129,32 @@ def drift(
     if html is not None:
         report.write_html(html)
     emit(report, as_json=as_json, output=output)
+
+
+def _spark_drift(reference, current, since, columns, categorical, config, tracking_uri):
+    from mlops_common.errors import InputError
+    from mlops_common.monitoring import spark as spark_drift
+    from mlops_common.monitoring.profile import is_profile_path
+    from mlops_common.validation.spark import read_dataset
+
+    if since is not None:
+        raise InputError("--since reads the service's capture files: use it without --engine spark")
+    current_df, current_source = read_dataset(current)
+    baseline: object = reference
+    if not reference.startswith("models:/") and not is_profile_path(reference):
+        baseline, _ = read_dataset(reference)
+    report = spark_drift.detect_drift(
+        baseline,
+        current_df,
+        columns=columns or None,
+        categorical=categorical,
+        config=config,
+        current_source=current_source,
+        tracking_uri=tracking_uri,
+    )
+    if baseline is not reference and not isinstance(baseline, str):
+        report.reference_source = reference
+    return report
 
 
 def _is_capture(current: str) -> bool:

@@ -417,7 +417,10 @@ def detect_drift(
     """Compare ``current`` with ``reference`` column by column.
 
     ``reference`` and ``current`` are DataFrames or paths to CSV, Parquet or JSON-lines files
-    (``.jsonl``/``.ndjson``/``.json``, one record per line, as the prediction log). Only columns
+    (``.jsonl``/``.ndjson``/``.json``, one record per line, as the prediction log), or
+    reference profiles (:class:`~mlops_common.monitoring.profile.Profile` or a
+    ``*profile.json`` path): a current profile is how data that never leaves its engine is
+    compared (:mod:`mlops_common.monitoring.spark` builds one with Spark aggregates). Only columns
     present in both are compared; the others are listed in ``report.ignored_columns``.
     ``columns`` restricts the comparison (each must exist on both sides); ``categorical`` forces
     columns (say, integer codes) to be compared as categories. Object, string, category and bool
@@ -446,7 +449,17 @@ def detect_drift(
     else:
         ref_frame, ref_source = _load(reference, "reference")
         reference_rows = len(ref_frame)
-    cur_frame, cur_source = _load(current, "current")
+    if is_profile_path(current):
+        current = Profile.load(current)
+    cur_profile = current if isinstance(current, Profile) else None
+    if cur_profile is not None:
+        import pandas as pd
+
+        cur_frame, cur_source = pd.DataFrame(columns=list(cur_profile.columns)), cur_profile.source
+        current_rows = cur_profile.rows
+    else:
+        cur_frame, cur_source = _load(current, "current")
+        current_rows = len(cur_frame)
     selected, ignored = _select_columns(ref_frame, cur_frame, columns, ref_source, cur_source)
     forced = {categorical} if isinstance(categorical, str) else set(categorical or ())
     for name in sorted(forced - set(selected)):
@@ -470,13 +483,25 @@ def detect_drift(
                     f"{ref_source}: column {name!r} was profiled as {kind}; rebuild the profile "
                     f"with categorical=[{name!r}] to compare it as categories"
                 )
-            if kind == "numeric":
+            if kind == "numeric" and cur_profile is None:
                 _check_numeric_current(name, cur_col(name))
+        elif cur_profile is not None:
+            series = ref_frame[ref_label[name]]
+            kind = column_kind(name, series, series, name in forced)
+            if kind is None:
+                ignored[name] = f"unsupported dtype {series.dtype}"
         else:
             series = ref_frame[ref_label[name]]
             kind = column_kind(name, series, cur_col(name), name in forced)
             if kind is None:
                 ignored[name] = f"unsupported dtype {series.dtype}"
+        if kind is not None and cur_profile is not None:
+            cur_kind = cur_profile.columns[name].kind
+            if cur_kind != kind:
+                raise InputError(
+                    f"{cur_source}: column {name!r} was profiled as {cur_kind} but the reference "
+                    f"has it {kind}; profile the current data with the reference's kinds"
+                )
         if kind is not None:
             plan.append((name, kind))
     if not plan:
@@ -496,12 +521,17 @@ def detect_drift(
             return _Reference.from_profile(profile.columns[name], profile.rows)
         return _Reference.from_series(ref_frame[ref_label[name]], kind, name, ref_source)
 
+    def current_of(name: str, kind: str) -> _Current:
+        if cur_profile is not None:
+            return _Current.from_profile(cur_profile.columns[name], cur_profile.rows)
+        return _Current.from_series(cur_col(name), kind)
+
     def run(item: tuple[str, str]) -> ColumnDrift:
         name, kind = item
-        ref = reference_of(name, kind)
+        ref, cur = reference_of(name, kind), current_of(name, kind)
         if kind == "numeric":
-            return _numeric_column(name, ref, cur_col(name), config)
-        return _categorical_column(name, ref, cur_col(name), config)
+            return _numeric_column(name, ref, cur, config)
+        return _categorical_column(name, ref, cur, config)
 
     n_jobs = config.n_jobs or min(4, os.cpu_count() or 1)
     if n_jobs > 1 and len(plan) > 1:
@@ -513,7 +543,7 @@ def detect_drift(
     else:
         results = [run(item) for item in plan]
 
-    insufficient = len(cur_frame) < config.min_rows
+    insufficient = current_rows < config.min_rows
     if insufficient:
         # Too few rows for any verdict: report the statistics, flag nothing.
         for column in results:
@@ -529,7 +559,7 @@ def detect_drift(
         reference_source=ref_source,
         current_source=cur_source,
         reference_rows=reference_rows,
-        current_rows=len(cur_frame),
+        current_rows=current_rows,
         config=config,
     )
 
@@ -696,14 +726,53 @@ class _Reference:
         )
 
 
+@dataclass
+class _Current:
+    """One current column, from the data or from a profile of it (data that stays in Spark).
+
+    ``values``: the sorted finite values, or the profile's quantiles (``exact`` False);
+    ``count`` the true number of non-missing values, ``rows`` of rows.
+    """
+
+    count: int
+    missing: int
+    rows: int
+    values: Any = None
+    exact: bool = True
+    categories: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def from_series(cls, series: pd.Series, kind: str) -> _Current:
+        if kind == "numeric":
+            finite, missing = stats.sorted_finite(series)
+            return cls(int(finite.size), int(missing), len(series), finite)
+        counts = stats.category_counts(series)
+        missing = int(series.isna().sum())
+        return cls(sum(counts.values()), missing, len(series), categories=counts)
+
+    @classmethod
+    def from_profile(cls, column: Any, rows: int) -> _Current:
+        import numpy as np
+
+        values = np.asarray(column.values, dtype=np.float64)
+        return cls(
+            column.count,
+            column.missing,
+            rows,
+            values,
+            exact=column.exact,
+            categories=dict(column.categories),
+        )
+
+
 # --- per column ------------------------------------------------------------------------------
 
 
 def _numeric_column(
-    name: str, reference: _Reference, cur_series: pd.Series, config: DriftConfig
+    name: str, reference: _Reference, current: _Current, config: DriftConfig
 ) -> ColumnDrift:
     ref = reference.values
-    cur, cur_missing = stats.sorted_finite(cur_series)
+    cur, cur_missing = current.values, current.missing
     if ref is None or ref.size == 0:
         raise InputError(
             f"reference column {name!r} has no finite value; fix the baseline or leave the "
@@ -711,39 +780,47 @@ def _numeric_column(
         )
     cuts, labels = stats.quantile_bins(ref, config.bins)
     ref_counts, cur_counts = stats.bin_counts(ref, cuts), stats.bin_counts(cur, cuts)
-    test, threshold = config.test_for(name, "numeric", int(cur.size))
+    test, threshold = config.test_for(name, "numeric", current.count)
     measured = _Measured(test=test, threshold=threshold)
     if cur.size:
         measured.psi = stats.psi_from_counts(ref_counts, cur_counts, config.epsilon)
         # Evidently's "normed" Wasserstein: in reference standard deviations (floored).
         measured.wasserstein = stats.wasserstein_sorted(ref, cur) / max(reference.std, 1e-3)
-        if reference.exact:
+        if reference.exact and current.exact:
             statistic, p_value = (
                 stats.ks_2samp_sorted(ref, cur, config.ks_method)
                 if test == "ks"
                 else (stats.ks_statistic_sorted(ref, cur), None)
             )
         else:
-            # The profile's quantiles stand in for the reference; the p-value uses its count.
+            # A profile's quantiles stand in for the data; the p-value uses the true counts.
             statistic = stats.ks_statistic_sorted(ref, cur)
-            p_value = stats.ks_p_value(statistic, reference.count, int(cur.size))
+            p_value = stats.ks_p_value(statistic, reference.count, current.count)
             p_value = p_value if test == "ks" else None
         measured.ks_statistic, measured.p_value = statistic, p_value
-    counts = _Counts(ref_counts, cur_counts, labels, reference.rows, len(cur_series))
+    counts = _Counts(ref_counts, cur_counts, labels, reference.rows, current.rows)
     column = _verdict(
-        name, "numeric", config, measured, counts, reference, cur_missing, reference.count
+        name,
+        "numeric",
+        config,
+        measured,
+        counts,
+        reference,
+        cur_missing,
+        reference.count,
+        current.count,
     )
     column.edges = sorted({v for v, _ in cuts})
     return column
 
 
 def _categorical_column(
-    name: str, reference: _Reference, cur_series: pd.Series, config: DriftConfig
+    name: str, reference: _Reference, current: _Current, config: DriftConfig
 ) -> ColumnDrift:
     import numpy as np
 
     categories, unseen, ref_counts, cur_counts = stats.category_bins(
-        reference.categories, stats.category_counts(cur_series)
+        reference.categories, current.categories
     )
     test, threshold = config.test_for(name, "categorical", int(cur_counts.sum()))
     measured = _Measured(test=test, threshold=threshold)
@@ -762,10 +839,17 @@ def _categorical_column(
         ref_counts = np.concatenate([ref_counts[:keep], [ref_counts[tail].sum()], ref_counts[last]])
         cur_counts = np.concatenate([cur_counts[:keep], [cur_counts[tail].sum()], cur_counts[last]])
         labels = [*categories[:keep], OTHER, *labels[last]]
-    counts = _Counts(ref_counts, cur_counts, labels, reference.rows, len(cur_series))
-    cur_missing = int(cur_series.isna().sum())
+    counts = _Counts(ref_counts, cur_counts, labels, reference.rows, current.rows)
     column = _verdict(
-        name, "categorical", config, measured, counts, reference, cur_missing, reference.count
+        name,
+        "categorical",
+        config,
+        measured,
+        counts,
+        reference,
+        current.missing,
+        reference.count,
+        current.count,
     )
     column.unseen_categories = unseen[:MAX_LISTED_UNSEEN]
     return column
@@ -827,13 +911,15 @@ def _verdict(
     reference: _Reference,
     cur_missing: int,
     ref_n: int,
+    cur_n: int,
 ) -> ColumnDrift:
-    """Apply the thresholds of ``config`` to one column's measurements."""
+    """Apply the thresholds of ``config`` to one column's measurements (``ref_n``, ``cur_n``:
+    the non-missing values on each side, whether the bins hold them or a profile's quantiles)."""
     ref_missing = reference.missing
     ref_missing_share = ref_missing / counts.reference_rows if counts.reference_rows else 0.0
     cur_missing_share = cur_missing / counts.current_rows if counts.current_rows else 0.0
     delta = cur_missing_share - ref_missing_share
-    ref_binned, cur_n = int(counts.reference.sum()), int(counts.current.sum())
+    ref_binned, cur_binned = int(counts.reference.sum()), int(counts.current.sum())
     insufficient = 0 < cur_n < config.min_rows
     value = m.deciding()
     reasons = []
@@ -872,7 +958,7 @@ def _verdict(
         reasons=reasons,
         bins=counts.labels,
         reference_shares=[int(c) / ref_binned if ref_binned else 0.0 for c in counts.reference],
-        current_shares=[int(c) / cur_n if cur_n else 0.0 for c in counts.current],
+        current_shares=[int(c) / cur_binned if cur_binned else 0.0 for c in counts.current],
     )
 
 

@@ -48,6 +48,19 @@ def answer_matrix() -> list[dict[str, Any]]:
         if not flags["with_serving"]:
             del answers["with_docker"]
         matrix.append(answers)
+    # compute: spark adds its own files (the Databricks job names each cloud's node type); one
+    # render per cloud covers it without doubling the product.
+    for cloud in choices("cloud"):
+        matrix.append(
+            {
+                "ml_task": "classification",
+                "cloud": cloud,
+                "ci": "github",
+                "with_serving": True,
+                "with_docker": True,
+                "compute": "spark",
+            }
+        )
     return matrix
 
 
@@ -89,6 +102,7 @@ ACTIONS_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
 def test_matrix_covers_every_choice_of_copier_yml():
     for question in ("ml_task", "cloud", "ci"):
         assert {answers[question] for answers in MATRIX} == set(choices(question))
+    assert {answers.get("compute", "local") for answers in MATRIX} == set(choices("compute"))
     assert {answers["with_serving"] for answers in MATRIX} == {True, False}
 
 
@@ -193,6 +207,9 @@ def test_optional_parts_follow_the_answers(rendered, answers):
     assert (project / "tests" / "test_serving.py").is_file() == serving
     assert (project / "Dockerfile").is_file() == docker
     assert (project / ".dockerignore").is_file() == docker
+    spark = answers.get("compute") == "spark"
+    assert (project / "src" / "churn_model" / "spark_job.py").is_file() == spark
+    assert (project / "databricks" / "job.json").is_file() == spark
     data_py = (project / "src" / "churn_model" / "data.py").read_text(encoding="utf-8")
     dataset = "load_breast_cancer" if answers["ml_task"] == "classification" else "load_diabetes"
     assert dataset in data_py
