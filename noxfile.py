@@ -142,6 +142,8 @@ SPARK_REQUIREMENTS = (
     "duckdb>=1.1",
     "duckdb-engine>=0.13",
     "psycopg2-binary>=2.9",
+    # The rendered Databricks job is checked against the SDK's Jobs API models.
+    "databricks-sdk>=0.40",
 )
 
 

@@ -19,7 +19,8 @@ from mlops_common.monitoring.profile import build_profile
 from mlops_common.validation import validate
 from tools.project_workflow import render_project
 
-pytestmark = pytest.mark.xdist_group("spark")
+# Its own worker: spark-submit starts JVMs of its own while the other worker's session runs.
+pytestmark = pytest.mark.xdist_group("spark-submit")
 
 PACKAGE = "churn_model"
 
