@@ -49,7 +49,8 @@ def validate(
     """Validate DATA against SUITE; exit 1 when any expectation fails.
 
     Prints one verdict line and one line per failure (observed against expected, a sample of
-    offending values); --verbose adds the passing expectations, --json prints every field.
+    offending values); --verbose adds the passing expectations, --json prints every field. On
+    a terminal, large inputs show progress while they are read and checked.
     """
     from mlops_common.errors import InputError
 
@@ -74,9 +75,12 @@ def validate(
         df, source = spark.read_dataset(data)
         result = spark.validate(df, suite, source=source)
     else:
+        from mlops_common.cli._progress import is_large_input, progress_display, wants_progress
         from mlops_common.validation import validate as run_validation
 
-        result = run_validation(data, suite)
+        shown_progress = wants_progress(as_json=as_json) and is_large_input(data)
+        with progress_display(shown_progress) as progress:
+            result = run_validation(data, suite, progress=progress)
     shown = result.shown(verbose=verbose, terminal=sys.stdout.isatty())
     emit(shown, as_json=as_json, output=output)
 

@@ -25,7 +25,7 @@ an expectation type neither engine knows raises ``SuiteError``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -42,6 +42,7 @@ __all__ = [
     "ENGINES",
     "Expectation",
     "ExpectationOutcome",
+    "Progress",
     "Suite",
     "ValidationResult",
     "load_data",
@@ -50,6 +51,10 @@ __all__ = [
 ]
 
 ENGINES = ("auto", FAST, GREAT_EXPECTATIONS)
+
+#: ``progress(step, done, total)``: told ``("reading <source>", 0, None)`` before the data is
+#: read, then ``("validating", done, total)`` as expectations finish; the CLI draws it.
+Progress = Callable[[str, int, "int | None"], None]
 # mlops_common.io words every input error; validation only names a frame and an empty table.
 _WORDING = {
     "frame": "<DataFrame>",
@@ -63,13 +68,15 @@ def validate(
     *,
     engine: str = "auto",
     sample_size: int = 20,
+    progress: Progress | None = None,
 ) -> ValidationResult:
     """Run ``suite`` against ``data`` (a DataFrame or a CSV/Parquet/JSON-lines path).
 
     ``engine``: ``"auto"`` (fast path where it applies, GE for the rest), ``"fast"`` (never
     imports GE; ``SuiteError`` if an expectation needs it) or ``"great_expectations"`` (GE for
-    everything). ``sample_size`` caps ``partial_unexpected_list``. The caller's DataFrame is
-    never modified.
+    everything). ``sample_size`` caps ``partial_unexpected_list``. ``progress`` (see
+    :data:`Progress`) hears how reading and validating advance. The caller's DataFrame is never
+    modified.
 
     >>> import pandas as pd
     >>> suite = {"name": "s", "expectations": [
@@ -82,7 +89,12 @@ def validate(
     if isinstance(sample_size, bool) or not isinstance(sample_size, int) or sample_size < 0:
         raise InputError(f"sample_size must be a non-negative integer, not {sample_size!r}")
     parsed = load_suite(suite)
+    report: Progress = progress or (lambda step, done, total: None)
+    if not hasattr(data, "columns"):
+        report(f"reading {data}", 0, None)
     df, source = load_data(data)
+    total = len(parsed.expectations)
+    report("validating", 0, total)
 
     from mlops_common.validation import fast
 
@@ -116,12 +128,14 @@ def validate(
                         f'Expectations ({exc}); use engine="auto"'
                     ) from exc
                 delegated.append(index)
+            report("validating", index + 1 - len(delegated), total)
     if delegated:
         from mlops_common.validation import ge_engine
 
         ge_outcomes = ge_engine.run_ge(df, [parsed.expectations[i] for i in delegated], sample_size)
         for index, outcome in zip(delegated, ge_outcomes, strict=True):
             outcomes[index] = outcome
+    report("validating", total, total)
 
     results = [outcome for outcome in outcomes if outcome is not None]
     return ValidationResult(
