@@ -37,15 +37,24 @@ def up(
     target: Target = None,
     alias: Annotated[str, typer.Option(help="Registry alias to deploy.")] = "champion",
     port: Annotated[int | None, typer.Option(help="local target: port to serve on.")] = None,
+    image: Annotated[
+        str | None,
+        typer.Option(
+            help="Cloud targets: the image to run, by digest (repo@sha256:...) or commit-SHA "
+            "tag; a moving tag such as :latest is refused (default: the registry's image)."
+        ),
+    ] = None,
     deprecated_version: Annotated[str | None, deprecated_version_option("--version")] = None,
     output: Output = None,
     as_json: AsJson = False,
 ) -> None:
     """Deploy VERSION, or the model behind ALIAS, to the target."""
-    from mlops_common.deploy import get_target
+    from mlops_common.deploy import get_target, immutable_image
 
     wanted = version_from(version, deprecated_version, option="--version", usage="mlops deploy up")
-    settings = {"port": port} if port is not None else {}
+    settings: dict[str, object] = {"port": port} if port is not None else {}
+    if image is not None:
+        settings["image_uri"] = immutable_image(image)
     result = get_target(target, **settings).deploy(alias=alias, version=wanted)
     emit(result, as_json=as_json, output=output)
 

@@ -24,6 +24,7 @@ from mlops_common.deploy.base import (
     DeployStatus,
     DeployTarget,
     ModelRef,
+    immutable_image,
     resolve_model,
 )
 from mlops_common.errors import DeployError
@@ -37,6 +38,7 @@ __all__ = [
     "DeployTarget",
     "ModelRef",
     "get_target",
+    "immutable_image",
     "resolve_model",
 ]
 

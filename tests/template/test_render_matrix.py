@@ -251,6 +251,24 @@ def test_dockerfile_passes_hadolint_at_warning_threshold(rendered):
     assert "USER 10001" in text and "HEALTHCHECK" in text and '"--host", "0.0.0.0"' in text
 
 
+@pytest.mark.parametrize("python_version", COPIER_YML["python_version"]["choices"])
+def test_dockerfile_base_image_is_pinned_by_digest_for_every_python_version(
+    tmp_path, python_version
+):
+    """Every FROM names the official image for python_version by its index digest."""
+    project = render(tmp_path / "p", python_version=python_version)
+    dockerfile = project / "Dockerfile"
+    bases = re.findall(r"^FROM\s+(\S+)", dockerfile.read_text(encoding="utf-8"), re.M)
+    pinned = rf"^python:{re.escape(python_version)}-slim-bookworm@sha256:[0-9a-f]{{64}}$"
+    assert len(bases) == 2 and all(re.match(pinned, base) for base in bases), bases
+    result = subprocess.run(
+        [str(BIN_DIR / "hadolint"), "--failure-threshold", "warning", str(dockerfile)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_dockerfile_with_a_package_index_passes_hadolint(tmp_path):
     project = render(tmp_path / "p", package_index_url="https://pypi.example.com/simple")
     result = subprocess.run(
