@@ -57,6 +57,7 @@ __all__ = [
     "approve",
     "champion_version",
     "promote",
+    "recorded_metrics",
     "register_model",
     "reject",
     "rollback",
@@ -173,6 +174,19 @@ def _version_metrics(client: Any, model_version: Any) -> dict[str, float]:
         except MlflowException:
             return {}
     return {}
+
+
+def recorded_metrics(client: Any, model_version: Any) -> dict[str, float]:
+    """The test metrics a registered version was gated with (its audit tag); without the tag,
+    its run's metrics, where a ``test_<name>`` metric (logged by the register stage) wins over
+    a ``<name>`` logged during training.
+
+    >>> recorded_metrics(store.client(), champion_version("churn-model"))  # doctest: +SKIP
+    {'accuracy': 0.91, 'f1': 0.88, 'roc_auc': 0.95}
+    """
+    metrics = _version_metrics(client, model_version)
+    tested = {name[5:]: value for name, value in metrics.items() if name.startswith("test_")}
+    return {**metrics, **tested}
 
 
 def register_model(

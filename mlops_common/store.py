@@ -48,6 +48,7 @@ __all__ = [
     "is_http",
     "mlflow_uris",
     "model_version",
+    "parse_model_uri",
     "resolve_artifact_location",
     "resolve_registry_uri",
     "resolve_tracking_uri",
@@ -210,6 +211,27 @@ def model_version(
             f"model {model_name!r} has no alias {alias!r} at {mlflow_client.tracking_uri}; "
             f"promote a version first (`mlops promote VERSION`)"
         ) from exc
+
+
+def parse_model_uri(model_uri: str) -> tuple[str, str | None, str | None]:
+    """``(name, version, alias)`` of ``models:/NAME@ALIAS`` or ``models:/NAME/VERSION``; any
+    other text is an ``InputError``.
+
+    >>> parse_model_uri("models:/churn-model@champion"), parse_model_uri("models:/churn/3")
+    (('churn-model', None, 'champion'), ('churn', '3', None))
+    """
+    from mlops_common.errors import InputError
+
+    spec = model_uri.removeprefix("models:/")
+    if "@" in spec:
+        name, alias = spec.rsplit("@", 1)
+        version = None
+    else:
+        name, _, version = spec.rpartition("/")
+        alias = None
+    if spec == model_uri or not name or not (alias or version):
+        raise InputError(f"{model_uri}: expected models:/NAME@ALIAS or models:/NAME/VERSION")
+    return name, version or None, alias or None
 
 
 # --------------------------------------------------------------------- process-wide MLflow URIs

@@ -14,7 +14,17 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from mlops_common.cli import deploy, doctor, drift, fleet, registry, serve, suite, validate
+from mlops_common.cli import (
+    deploy,
+    doctor,
+    drift,
+    fleet,
+    monitor,
+    registry,
+    serve,
+    suite,
+    validate,
+)
 from mlops_common.errors import MlopsError
 from mlops_common.results import EXIT_ENVIRONMENT, EXIT_INPUT, EXIT_NEGATIVE, EXIT_OK
 
@@ -79,7 +89,7 @@ def version() -> None:
 
 
 app.command()(version)
-for _concern in (validate, suite, drift, registry, serve, deploy, fleet, doctor):
+for _concern in (validate, suite, drift, monitor, registry, serve, deploy, fleet, doctor):
     if hasattr(_concern, "COMMANDS"):
         for _command in _concern.COMMANDS:
             app.command()(_command)

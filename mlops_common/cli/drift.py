@@ -116,16 +116,13 @@ def drift(
         from mlops_common.monitoring.profile import load_logged_profile
 
         baseline = load_logged_profile(reference, tracking_uri=tracking_uri)
-    window: object = current
-    if since is not None or _is_capture(current):
-        from mlops_common.serving.capture import read_capture
+    from mlops_common.serving.capture import read_window
 
-        window = read_capture(current, since=since)
+    window, source = read_window(current, since=since)
     report = detect_drift(
         baseline, window, columns=columns or None, categorical=categorical, config=config
     )
-    if window is not current:
-        report.current_source = current + (f" (last {since})" if since else "")
+    report.current_source = source
     if html is not None:
         report.write_html(html)
     emit(report, as_json=as_json, output=output)
@@ -155,11 +152,6 @@ def _spark_drift(reference, current, since, columns, categorical, config, tracki
     if baseline is not reference and not isinstance(baseline, str):
         report.reference_source = reference
     return report
-
-
-def _is_capture(current: str) -> bool:
-    """A capture destination rather than one file: a folder, a glob or a URL."""
-    return "://" in current or any(c in current for c in "*?[") or Path(current).is_dir()
 
 
 COMMANDS = (drift,)

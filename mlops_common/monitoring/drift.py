@@ -169,25 +169,11 @@ class DriftConfig:
         >>> DriftConfig.from_params(None, p_value=0.01, min_rows=None).p_value
         0.01
         """
+        from mlops_common.io import read_params_section
+
         data: dict[str, Any] = {}
         if path is not None:
-            import yaml
-
-            source = Path(path)
-            try:
-                loaded = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
-            except FileNotFoundError:
-                raise InputError(
-                    f"{source}: params file not found; pass an existing file"
-                ) from None
-            except yaml.YAMLError as error:
-                raise InputError(f"{source}: not valid YAML ({error}); fix the file") from None
-            if not isinstance(loaded, dict):
-                raise InputError(f"{source}: expected a mapping with a `drift:` section")
-            section = loaded.get("drift") or {}
-            if not isinstance(section, dict):
-                raise ConfigError(f"{source}: `drift:` must be a mapping of thresholds")
-            data.update(section)
+            data.update(read_params_section(path, "drift"))
         data.update({key: value for key, value in overrides.items() if value is not None})
         return cls.from_dict(data)
 

@@ -176,17 +176,7 @@ def load_logged_profile(model_uri: str, *, tracking_uri: str | None = None) -> P
 
     from mlops_common import store
 
-    spec = model_uri.removeprefix("models:/")
-    if spec == model_uri or not spec:
-        raise InputError(f"{model_uri}: expected models:/NAME@ALIAS or models:/NAME/VERSION")
-    if "@" in spec:
-        name, alias = spec.rsplit("@", 1)
-        version = None
-    else:
-        name, _, version = spec.rpartition("/")
-        alias = None
-    if not name or not (alias or version):
-        raise InputError(f"{model_uri}: expected models:/NAME@ALIAS or models:/NAME/VERSION")
+    name, version, alias = store.parse_model_uri(model_uri)
     client = store.client(tracking_uri)
     found = store.model_version(client, name, version=version, alias=alias)
     with tempfile.TemporaryDirectory() as folder:

@@ -26,7 +26,7 @@ an expectation type neither engine knows raises ``SuiteError``.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from mlops_common.errors import InputError, SuiteError
@@ -158,50 +158,4 @@ def load_data(data: Any) -> tuple[Any, str]:
     """
     from mlops_common.io import read_table
 
-    if isinstance(data, str) and _is_uri(data):
-        return read_table(_read_uri(data), role="data", messages={**_WORDING, "frame": data})
     return read_table(data, role="data", messages=_WORDING)
-
-
-def _is_uri(text: str) -> bool:
-    scheme, sep, _ = text.partition("://")
-    return bool(sep) and len(scheme) > 1 and scheme.replace("+", "").isalnum()
-
-
-def _read_uri(uri: str) -> Any:
-    import pandas as pd
-
-    from mlops_common.errors import EnvironmentProblem
-    from mlops_common.io import READERS
-
-    suffix = PurePosixPath(uri.split("?", 1)[0]).suffix.lower()
-    kind = READERS.get(suffix)
-    if kind is None:
-        raise InputError(f"data {uri}: unknown file type {suffix!r}; use .csv, .parquet or .jsonl")
-    try:
-        import fsspec
-
-        opened = fsspec.open(uri, "rb")
-    except ImportError as exc:
-        raise EnvironmentProblem(
-            f"data {uri}: reading {uri.partition(':')[0]}:// needs {exc.name or 'fsspec'}; "
-            "install the cloud extra (e.g. pip install 'mlops-common[aws]')"
-        ) from exc
-    except ValueError as exc:  # unknown protocol
-        raise InputError(f"data {uri}: {exc}") from exc
-    try:
-        with opened as stream:
-            if kind == "csv":
-                return pd.read_csv(stream)
-            if kind == "parquet":
-                return pd.read_parquet(stream)
-            return pd.read_json(stream, lines=True)
-    except FileNotFoundError as exc:
-        raise InputError(f"data {uri}: not found; check the bucket and key") from exc
-    except pd.errors.EmptyDataError as exc:
-        raise InputError(f"data {uri}: the file is empty") from exc
-    except PermissionError as exc:
-        raise EnvironmentProblem(f"data {uri}: access denied ({exc}); check credentials") from exc
-    except Exception as exc:  # parser, encoding, arrow and JSON errors all mean "unreadable"
-        detail = " ".join(str(exc).split())[:200] or type(exc).__name__
-        raise InputError(f"data {uri}: cannot read it as {kind} ({detail})") from exc

@@ -18,6 +18,9 @@ from typing import Any
 import pytest
 import tomllib
 import yaml
+
+from mlops_common.monitoring import DriftConfig
+from mlops_common.monitoring.performance import MonitorConfig
 from tools.project_workflow import REPO_ROOT, template_snapshot
 from tools.project_workflow import render_project as render
 
@@ -197,6 +200,12 @@ def test_project_settings_come_from_the_answers(rendered, answers):
     metrics = yaml.safe_load((project / "params.yaml").read_text())["gate"]["metrics"]
     gated = {"accuracy", "roc_auc"} if answers["ml_task"] == "classification" else {"r2", "rmse"}
     assert set(metrics) == gated
+    # The rendered thresholds are what the library reads (`--params params.yaml`)
+    drift = DriftConfig.from_params(project / "params.yaml")
+    monitor = MonitorConfig.from_params(project / "params.yaml")
+    assert (drift.min_rows, monitor.labels, monitor.min_rows) == (100, "", 100)
+    metric = "accuracy" if answers["ml_task"] == "classification" else "r2"
+    assert monitor.tolerance_for(metric) == 0.02
 
 
 @pytest.mark.parametrize("answers", MATRIX, ids=IDS)
