@@ -155,6 +155,15 @@ def spark(session: nox.Session) -> None:
     run_integration(session, "spark", *SPARK_REQUIREMENTS)
 
 
+@nox.session(python=PYTHON, tags=["test"])
+def loop(session: nox.Session) -> None:
+    """The continuous-training loop end to end on local parts: a rendered project's service
+    captures to disk and moto S3, and its CI's CT jobs run as written (drift, retrain on fresh
+    data, the gate against the rescored champion, pull request, promotion), then the local
+    deploy target serves the new champion (tests/integrations/loop/)."""
+    run_integration(session, "loop")
+
+
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
     """ruff check and ruff format --check over the repository (the template is linted by tests)."""

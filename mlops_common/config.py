@@ -1,8 +1,9 @@
 """Project configuration: the ``[tool.mlops]`` table of a project's ``pyproject.toml``.
 
 A rendered project keeps its template/cloud settings there (model name, experiment, tracking URI,
-artifact location, prediction log) and its tunable values in ``params.yaml``. Both are found by
-walking up from the working directory, so every stage and CLI call sees the same settings.
+artifact location, prediction log, capture destination) and its tunable values in
+``params.yaml``. Both are found by walking up from the working directory, so every stage and CLI
+call sees the same settings.
 
 >>> cfg = load_project_config()  # doctest: +SKIP
 >>> cfg.model_name
@@ -36,7 +37,23 @@ class ProjectConfig:
     tracking_uri: str = ""  # empty: the embedded sqlite store under ``root``
     artifact_location: str = ""  # empty: ``root / "mlartifacts"``
     prediction_log: str = "logs/predictions.jsonl"
+    # Where `mlops serve` captures traffic and continuous training reads it back (empty: the
+    # prediction log instead); a path relative to ``root`` or an s3://, gs://, az:// URL.
+    capture: str = ""
+    capture_window: str = "7d"  # the window continuous training compares with the champion
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def capture_uri(self) -> str:
+        """``capture`` as the service and ``mlops drift`` read it: URLs as given, paths under
+        ``root`` (empty when nothing is configured).
+
+        >>> ProjectConfig(root=Path("/p"), capture="logs/capture").capture_uri
+        '/p/logs/capture'
+        """
+        if not self.capture or "://" in self.capture:
+            return self.capture
+        return (self.root / self.capture).as_posix()
 
     @property
     def default_tracking_uri(self) -> str:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -327,14 +327,23 @@ def _tag_decision(client: Any, model_name: str, version: str, decision: GateDeci
         retry_locked(client.set_model_version_tag, model_name, version, key, value)
 
 
-def _champion_under_lock(client: Any, model_name: str, version: str) -> tuple[str | None, Any]:
+def _champion_under_lock(
+    client: Any,
+    model_name: str,
+    version: str,
+    scorer: Callable[[str], Mapping[str, Any]] | None = None,
+) -> tuple[str | None, Any]:
     """``(champion version, its metrics)`` read under the gate lock: a concurrent promotion may
-    just have moved it. No metrics when there is no champion or it is ``version`` itself."""
+    just have moved it. No metrics when there is no champion or it is ``version`` itself; with a
+    ``scorer``, the champion's metrics are what it answers for ``models:/NAME/VERSION``."""
     current = retry_locked(_alias_version, client, model_name, CHAMPION)
     current_version = None if current is None else str(current.version)
     metrics = None
     if current is not None and current_version != version:
-        metrics = retry_locked(_version_metrics, client, current)
+        if scorer is not None:
+            metrics = dict(scorer(f"models:/{model_name}/{current_version}"))
+        else:
+            metrics = retry_locked(_version_metrics, client, current)
     return current_version, metrics
 
 
@@ -354,6 +363,7 @@ def promote(
     validation_passed: bool,
     by: str | None = None,
     tracking_uri: str | None = None,
+    champion_scorer: Callable[[str], Mapping[str, Any]] | None = None,
 ) -> GateDecision:
     """Gate ``version`` against the thresholds and the current champion, and record the decision.
 
@@ -362,6 +372,9 @@ def promote(
     version whose data failed validation never passes. ``metrics`` None means the candidate run's
     metrics. The decision is appended to the audit trail (:mod:`mlops_common.audit`, ``by``
     names who decided) and its latest state written as ``mlops.gate.*`` tags on the version.
+    ``champion_scorer`` (given the champion's ``models:/NAME/VERSION`` URI, returns its metrics)
+    scores the champion on the candidate's own holdout instead of using the metrics recorded when
+    it was trained, which came from older data.
 
     >>> decision = promote("churn-model", "4", {"accuracy": 0.91}, gate,
     ...                    validation_passed=True)  # doctest: +SKIP
@@ -375,7 +388,9 @@ def promote(
     if metrics is None:
         metrics = _version_metrics(client, candidate)
     with gate_lock(client, model_name) as lock:
-        current_version, champion_metrics = _champion_under_lock(client, model_name, version)
+        current_version, champion_metrics = _champion_under_lock(
+            client, model_name, version, champion_scorer
+        )
         decision = evaluate_gate(
             metrics, champion_metrics, config, validation_passed=validation_passed
         )

@@ -378,15 +378,34 @@ def champion(project: Path, env: dict[str, str]) -> dict[str, Any]:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def mlops_settings(project: Path) -> dict[str, Any]:
+    """The rendered project's ``[tool.mlops]`` table (model name, capture destination...)."""
+    text = (project / "pyproject.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)["tool"]["mlops"]
+
+
+def captured_records(project: Path) -> list[dict[str, Any]]:
+    """Every record the service captured into the project's local capture folder."""
+    import gzip
+
+    folder = project / mlops_settings(project)["capture"]
+    records = []
+    for path in sorted(folder.glob("date=*/hour=*/*.jsonl.gz")):
+        lines = gzip.decompress(path.read_bytes()).decode("utf-8").splitlines()
+        records += [json.loads(line) for line in lines if line]
+    return records
+
+
 def drift(project: Path, env: dict[str, str]) -> tuple[int, dict[str, Any], Path]:
-    """``mlops drift`` of the logged predictions against the training split."""
+    """``mlops drift`` of the captured traffic against the champion's logged training profile."""
     report = project / "reports" / "drift.json"
+    settings = mlops_settings(project)
     result = run(
         [
             "mlops",
             "drift",
-            "data/prepared/train.csv",
-            "logs/predictions.jsonl",
+            f"models:/{settings['model_name']}@champion",
+            settings["capture"],
             "--params",
             "params.yaml",
             "--output",
@@ -447,7 +466,7 @@ def demo(destination: Path, *, ml_task: str = "classification") -> None:
                 f"model          models:/{best['name']}@champion -> version {best['version']}",
                 f"metrics        {destination / 'metrics' / 'eval.json'}",
                 f"promotion      {destination / 'reports' / 'promotion.json'}",
-                f"predictions    {destination / 'logs' / 'predictions.jsonl'}",
+                f"captured       {destination / mlops_settings(destination)['capture']}",
                 f"drift report   {report} and {report.with_suffix('.html')} "
                 f"({json.loads(report.read_text(encoding='utf-8')).get('verdict', 'unknown')})",
                 f"serve again    cd {destination} && .venv/bin/mlops serve",

@@ -39,7 +39,8 @@ def serve(
         typer.Option(
             envvar="MLOPS_CAPTURE",
             help="Capture records in batches to DEST/date=.../hour=.../<replica>-<seq>.jsonl.gz "
-            "(a folder, or s3://, gs://, az:// through fsspec) instead of the prediction log.",
+            "(a folder, or s3://, gs://, az:// through fsspec) instead of the prediction log "
+            "(default: [tool.mlops] capture of the project, when set).",
         ),
     ] = None,
     tracking_uri: TrackingUri = None,

@@ -79,7 +79,10 @@ def create_app(
     if prediction_log is None and capture is None:
         from mlops_common.config import load_project_config
 
+        # The project's capture destination ([tool.mlops] capture) when it names one: the
+        # place continuous training reads the window back from.
         config = load_project_config()
+        capture = config.capture_uri or None
         prediction_log = config.root / config.prediction_log
 
     @asynccontextmanager

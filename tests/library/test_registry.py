@@ -196,6 +196,41 @@ def test_champion_metrics_come_from_its_run_when_it_has_no_gate_tags(
     assert decision.champion_metrics["accuracy"] == 0.9
 
 
+def test_champion_scorer_regates_against_the_champion_scored_on_the_new_holdout(
+    logged_run, mlflow_store, tiny_classifier, model_name
+):
+    """Recorded at 0.9 on its own data, the champion is rescored on a moved holdout."""
+    import mlflow.sklearn
+
+    first, second = _register(logged_run, mlflow_store, model_name, count=2)
+    uri = mlflow_store.tracking_uri
+    _promote_on_accuracy(model_name, first, 0.9, uri)
+    _, features, target = tiny_classifier
+    moved = features.assign(tenure=features["tenure"] + 40)  # the world moved: all look loyal
+    scored = []
+
+    def rescore(model_uri: str) -> dict[str, float]:
+        scored.append(model_uri)
+        with mlflow_uris(uri):
+            model = mlflow.sklearn.load_model(model_uri)
+        return {"accuracy": float((model.predict(moved) == target).mean())}
+
+    decision = promote(
+        model_name,
+        second,
+        {"accuracy": 0.85},
+        ACCURACY_GATE,
+        validation_passed=True,
+        tracking_uri=uri,
+        champion_scorer=rescore,
+    )
+    assert scored == [f"models:/{model_name}/{first}"]
+    assert decision.champion_metrics["accuracy"] < 0.85 < 0.9
+    assert decision.promoted and _alias(mlflow_store, model_name, CHAMPION) == second
+    recorded = json.loads(_tags(mlflow_store, model_name, second)["mlops.gate.champion_metrics"])
+    assert recorded == decision.champion_metrics  # the audit trail keeps what was compared
+
+
 def test_promote_without_metrics_uses_the_candidate_run_metrics(
     logged_run, mlflow_store, model_name
 ):

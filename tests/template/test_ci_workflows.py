@@ -287,6 +287,25 @@ def nox_sessions(project: Path) -> set[str]:
     return names
 
 
+def nox_session_writes(project: Path) -> set[str]:
+    """Project paths the noxfile's sessions name (``"reports/x.json"``, ``REPORTS / "x.md"``)."""
+    tree = ast.parse((project / "noxfile.py").read_text(encoding="utf-8"))
+    paths = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if PATHLIKE.match(node.value) and "/" in node.value:
+                paths.add(node.value)
+        elif (
+            isinstance(node, ast.BinOp)
+            and isinstance(node.op, ast.Div)
+            and isinstance(node.left, ast.Name)
+            and node.left.id == "REPORTS"
+            and isinstance(node.right, ast.Constant)
+        ):
+            paths.add(f"reports/{node.right.value}")
+    return paths
+
+
 def dvc_stages(project: Path) -> dict[str, dict[str, Any]]:
     return yaml.safe_load((project / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
 
@@ -594,23 +613,62 @@ def test_default_branch_builds_pushes_and_deploys_behind_the_production_environm
             assert deploy["needs"] == (["image"] if project.with_docker else deploy["needs"])
 
 
-def test_continuous_training_proposes_a_pull_request_and_never_promotes(
+def step_named(job: dict[str, Any], fragment: str) -> dict[str, Any]:
+    found = [step for step in job["steps"] if fragment in str(step.get("run", ""))]
+    assert len(found) == 1, f"{len(found)} steps run {fragment!r}"
+    return found[0]
+
+
+TEAM_REGISTRY = "${{ vars.MLFLOW_TRACKING_URI }}"
+
+
+def test_continuous_training_checks_the_capture_then_retrains_gates_and_proposes(
     github_projects: list[Rendered],
 ) -> None:
     for project in github_projects:
         ct = project.workflows()["continuous-training.yml"]
         assert set(ct["on"]) == {"schedule", "workflow_dispatch"}, project
         assert ct["on"]["schedule"][0]["cron"], project
-        drift, retrain = ct["jobs"]["drift"], ct["jobs"]["retrain"]
-        assert "mlops drift data/prepared/train.csv logs/predictions.jsonl" in run_text(drift)
-        assert '1) echo "drifted=true"' in run_text(drift), project
-        assert retrain["needs"] == "drift"
-        assert retrain["if"] == "needs.drift.outputs.drifted == 'true'", project
-        assert retrain["permissions"] == {"contents": "write", "pull-requests": "write"}
-        assert "gh pr create" in run_text(retrain) and "nox -s pipeline" in run_text(retrain)
-        everything = run_text(drift) + run_text(retrain)
-        assert "mlops promote" not in everything, project
+        # Training happens in a scratch store; the team registry is named per step.
         assert ct["env"]["MLFLOW_TRACKING_URI"].startswith("sqlite:///"), project
+        jobs = ct["jobs"]
+        drift, retrain, promote = jobs["drift"], jobs["retrain"], jobs["promote"]
+        check = step_named(drift, "nox -s drift")
+        assert check["env"]["MLFLOW_TRACKING_URI"] == TEAM_REGISTRY, project
+        verdict = step_named(drift, "GITHUB_STEP_SUMMARY")
+        assert "reports/drift.md" in verdict["run"] and "reports/verdict.env" in verdict["run"]
+        assert drift["outputs"]["retrain"] == "${{ steps.verdict.outputs.RETRAIN }}", project
+        assert "logs/predictions.jsonl" not in run_text(drift), project
+
+        assert retrain["needs"] == "drift"
+        assert retrain["if"] == "needs.drift.outputs.retrain == 'true'", project
+        written = {k for k, v in retrain["permissions"].items() if v == "write"} - {"id-token"}
+        assert written == {"contents", "pull-requests"}, project
+        assert "env" not in step_named(retrain, "nox -s retrain") or (
+            "MLFLOW_TRACKING_URI" not in step_named(retrain, "nox -s retrain")["env"]
+        ), f"{project}: retraining must not write to the team registry"
+        assert step_named(retrain, "nox -s challenge")["env"]["MLFLOW_TRACKING_URI"] == (
+            TEAM_REGISTRY
+        ), project
+        pull_request = step_named(retrain, "gh pr create")
+        for report in ("reports/drift.md", "reports/challenge.md"):
+            assert f"cat {report}" in pull_request["run"], f"{project}: PR body lacks {report}"
+        assert retrain["outputs"]["passed"] == "${{ steps.verdict.outputs.PASSED }}", project
+
+        # The one approval point: only the production job registers, promotes and deploys.
+        assert promote["environment"] == "production", project
+        assert promote["needs"] == "retrain", project
+        assert promote["if"] == "needs.retrain.outputs.passed == 'true'", project
+        assert promote["permissions"]["contents"] == "read", project
+        register = step_named(promote, "dvc repro --force --downstream train")
+        assert register["env"]["MLFLOW_TRACKING_URI"] == TEAM_REGISTRY, project
+        deploys = f"mlops deploy up --target {project.cloud}" in run_text(promote)
+        assert deploys == (project.cloud != "local"), project
+        for name, job in jobs.items():
+            if name != "promote":
+                assert "mlops deploy" not in run_text(job), f"{project}:{name}"
+                assert "mlops promote" not in run_text(job), f"{project}:{name}"
+                assert "environment" not in job, f"{project}:{name}"
 
 
 def test_gitlab_deploys_manually_to_production_and_trains_only_on_schedules(
@@ -625,8 +683,24 @@ def test_gitlab_deploys_manually_to_production_and_trains_only_on_schedules(
         assert config[".checks"]["rules"][0]["when"] == "never", project
         scripts = {name: "\n".join(gitlab_script(config, job)) for name, job in jobs.items()}
         assert "cat reports/promotion.json" in scripts["pipeline"], project
-        assert "merge_request.create" in scripts["retrain"], project
+        # Continuous training: capture window -> drift (summary in the log and an artifact,
+        # verdict as dotenv) -> retrain in scratch -> gate vs the rescored champion -> MR.
+        assert "nox -s drift" in scripts["drift"] and "cat reports/drift.md" in scripts["drift"]
+        assert jobs["drift"]["variables"]["MLFLOW_TRACKING_URI"] == "$TEAM_MLFLOW_TRACKING_URI"
+        assert jobs["drift"]["artifacts"]["reports"]["dotenv"] == "reports/verdict.env"
+        assert "reports/drift.md" in jobs["drift"]["artifacts"]["paths"], project
+        retrain = scripts["retrain"]
+        assert retrain.index("nox -s retrain") < retrain.index("$TEAM_MLFLOW_TRACKING_URI")
+        assert retrain.index("$TEAM_MLFLOW_TRACKING_URI") < retrain.index("nox -s challenge")
+        assert "merge_request.create" in retrain and "cat reports/challenge.md" in retrain
         assert "mlops promote" not in scripts["retrain"] + scripts["drift"], project
+        assert "mlops deploy" not in scripts["retrain"] + scripts["drift"], project
+        promote = jobs["promote"]
+        assert promote["environment"]["name"] == "production", project
+        assert promote["rules"][0]["when"] == "manual" and promote["needs"] == ["retrain"]
+        assert "dvc repro --force --downstream train" in scripts["promote"], project
+        deploys = f"mlops deploy up --target {project.cloud}" in scripts["promote"]
+        assert deploys == (project.cloud != "local"), project
         assert ("container-image" in jobs) == project.with_docker, project
         assert ("deploy" in jobs) == (project.cloud != "local"), project
         if project.cloud != "local":
@@ -651,14 +725,18 @@ def test_every_command_the_ci_runs_exists_in_the_rendered_project(
         pyproject = (project.path / "pyproject.toml").read_text(encoding="utf-8")
         optional = pyproject.split("[project.optional-dependencies]")[-1]
         extras = set(re.findall(r"^(\w+) = \[", optional, re.M))
-        for _job, script in ci_scripts(project):
-            produced: set[str] = set()
+        written_by_nox = nox_session_writes(project.path)
+        job_name, produced = None, set()
+        for job, script in ci_scripts(project):
+            if job != job_name:  # what a job wrote stays there for its later steps
+                job_name, produced = job, set()
             for command in script.commands:
                 argv, where = command.argv, f"{project}:{command.origin}"
                 for flag in ("--output", "--html", "-o"):
                     if flag in argv[:-1]:
                         produced.add(argv[argv.index(flag) + 1])
                 if argv[0] == "nox":
+                    produced |= written_by_nox
                     named = argv[argv.index("-s") + 1 :] if "-s" in argv else []
                     named = named[: named.index("--")] if "--" in named else named
                     assert named, f"{where}: nox without -s"
@@ -683,7 +761,8 @@ def test_every_command_the_ci_runs_exists_in_the_rendered_project(
                 for token in project_path_tokens(argv):
                     if argv[0] in ("git",) and token.startswith("continuous-training/"):
                         continue
-                    if not path_is_known(project.path, token, produced):
+                    # Continuous training's later jobs read what its first job's nox wrote.
+                    if not path_is_known(project.path, token, produced | written_by_nox):
                         problems.append(f"{where}: {token} is neither in the project nor written")
             for body in script.heredocs:
                 for token in re.findall(r"[\"']([A-Za-z0-9_.-]+/[A-Za-z0-9_./-]+)[\"']", body):
@@ -782,8 +861,21 @@ def test_the_image_job_uses_the_build_identity_and_only_deploy_the_deploy_identi
         # The deploy identity is assumed only inside the protected environment.
         environment = jobs["deploy"]["environment"]
         assert (environment if project.ci == "github" else environment["name"]) == "production"
-        everything = yaml.safe_dump(jobs)
-        assert everything.count(deploy) == deploy_job.count(deploy), project
+        # ...and in no other job, except continuous training's `promote`, which runs on the
+        # same protected environment.
+        if project.ci == "github":
+            every_job = {
+                f"{name}:{job_name}": job
+                for name, workflow in project.workflows().items()
+                for job_name, job in workflow["jobs"].items()
+            }
+        else:
+            every_job = dict(jobs)
+        for where, job in every_job.items():
+            if deploy in yaml.safe_dump(job):
+                environment = job.get("environment")
+                name = environment.get("name") if isinstance(environment, dict) else environment
+                assert name == "production", f"{project}:{where} reaches the deploy identity"
 
 
 def test_no_job_pushes_or_deploys_a_moving_image_tag(rendered: list[Rendered]) -> None:

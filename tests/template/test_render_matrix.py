@@ -188,6 +188,9 @@ def test_project_settings_come_from_the_answers(rendered, answers):
     assert mlops["model_name"] == "churn-model-model"
     assert mlops["cloud"] == answers["cloud"]
     assert mlops["prediction_log"] == "logs/predictions.jsonl"
+    # Serving and continuous training read one capture destination, on the project's cloud.
+    scheme = {"aws": "s3://", "gcp": "gs://", "azure": "az://"}.get(answers["cloud"], "logs/")
+    assert mlops["capture"].startswith(scheme) and mlops["capture_window"] == "7d"
     assert pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"] == [
         "src/churn_model"
     ]
@@ -334,6 +337,11 @@ INVALID_ANSWERS = [
     ({"dvc_remote_url": "../x>out"}, "No spaces, quotes, backslashes or shell characters"),
     ({"dvc_remote_url": "../x#y"}, "No spaces, quotes, backslashes or shell characters"),
     ({"dvc_remote_url": "..\\x"}, "No spaces, quotes, backslashes or shell characters"),
+    ({"cloud": "aws", "capture_uri": "gs://bucket/capture"}, "An aws project captures to s3://"),
+    ({"capture_uri": "s3://key:secret@bucket/capture"}, "No credentials in the capture URL"),
+    ({"capture_uri": "logs/../../elsewhere"}, "No spaces, quotes, backslashes, '..', wildcards"),
+    ({"capture_uri": "logs/*"}, "No spaces, quotes, backslashes, '..', wildcards"),
+    ({"capture_uri": "logs/x;id"}, "No spaces, quotes, backslashes, '..', wildcards"),
 ]
 
 

@@ -26,6 +26,7 @@ MODEL = Path("models/model.pkl")
 TRAIN_RUN = Path("reports/train_run.json")
 METRICS = Path("metrics/eval.json")
 PROMOTION = Path("reports/promotion.json")
+CHALLENGE = Path("reports/challenge.json")
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:
@@ -95,6 +96,29 @@ def evaluate(params: dict[str, Any]) -> None:
     print("evaluate: " + ", ".join(f"{name}={value:.4f}" for name, value in metrics.items()))
 
 
+def champion_scorer(tracking_uri: str):
+    """Scores a registered model on this run's test split with the project's own evaluate().
+
+    The champion's recorded test metrics come from the data it was trained on; the gate compares
+    the candidate with the champion scored on the same fresh holdout instead.
+    """
+    import pandas as pd
+
+    from .evaluate import evaluate as score
+
+    test = pd.read_csv(TEST)
+
+    def score_registered(model_uri: str) -> dict[str, float]:
+        import mlflow.sklearn
+        from mlops_common import store
+
+        with store.mlflow_uris(tracking_uri):
+            model = mlflow.sklearn.load_model(model_uri)
+        return score(model, test)
+
+    return score_registered
+
+
 def register(params: dict[str, Any]) -> None:
     """Register the model version, then let the gate decide whether it becomes `champion`."""
     from mlops_common import store
@@ -118,9 +142,36 @@ def register(params: dict[str, Any]) -> None:
         metrics,
         GateConfig.from_dict(params.get("gate", {})),
         validation_passed=run["validation_passed"],
+        champion_scorer=champion_scorer(store.resolve_tracking_uri(None, config)),
     )
     write_json(PROMOTION, decision.to_dict())
     print(f"register: {decision.summary()}")
+
+
+def challenge(params: dict[str, Any]) -> None:
+    """The gate's verdict on the trained candidate, reading the registry only (continuous
+    training): metrics/eval.json against the champion scored on the same test split."""
+    from mlops_common import store
+    from mlops_common.config import load_project_config
+    from mlops_common.gate import GateConfig, evaluate_gate
+    from mlops_common.registry import champion_version
+
+    config = load_project_config()
+    tracking_uri = store.resolve_tracking_uri(None, config)
+    version = champion_version(config.model_name, tracking_uri=tracking_uri)
+    champion = None
+    if version is not None:
+        scorer = champion_scorer(tracking_uri)
+        champion = scorer(f"models:/{config.model_name}/{version}")
+    decision = evaluate_gate(
+        read_json(METRICS),
+        champion,
+        GateConfig.from_dict(params.get("gate", {})),
+        validation_passed=read_json(TRAIN_RUN)["validation_passed"],
+    )
+    decision.model_name, decision.champion_version = config.model_name, version
+    write_json(CHALLENGE, decision.to_dict())
+    print(f"challenge: {decision.summary()}")
 
 
 STAGES = {
@@ -128,6 +179,7 @@ STAGES = {
     "train": train,
     "evaluate": evaluate,
     "register": register,
+    "challenge": challenge,
 }
 
 
