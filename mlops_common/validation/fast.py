@@ -904,7 +904,7 @@ def _not_outliers(values, expectation, kwargs):
     if method not in ("iqr", "std") or not _is_number(multiplier):
         raise Unsupported(f"outlier method {method!r}")
     if method == "iqr":
-        q1, q3 = float(values.quantile(0.25)), float(values.quantile(0.75))
+        q1, q3 = (float(q) for q in values.quantile([0.25, 0.75]))  # one copy, not two
         low, high, spread = q1, q3, q3 - q1
     else:
         low = high = float(values.mean())

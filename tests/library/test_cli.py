@@ -312,3 +312,34 @@ def test_exit_4_on_an_unexpected_exception_never_1():
     assert result.returncode == 4, result.stderr
     assert "Traceback" in result.stderr and "KeyError" in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("error: unexpected KeyError")
+
+
+def test_the_script_exit_still_runs_atexit_callbacks_and_waits_for_threads():
+    # main() skips finalizing the loaded modules; what a normal exit promises must still hold.
+    script = (
+        "import atexit, threading, time\n"
+        "from mlops_common.cli import app, main\n"
+        "atexit.register(lambda: print('atexit ran', flush=True))\n"
+        "def late():\n"
+        "    time.sleep(0.5)\n"
+        "    print('thread finished', flush=True)\n"
+        "@app.command('work')\n"
+        "def work(threaded: bool = False):\n"
+        "    print('partial line without newline', end='')\n"
+        "    if threaded:\n"
+        "        threading.Thread(target=late).start()\n"
+        "main()\n"
+    )
+    plain = subprocess.run(
+        [sys.executable, "-c", script, "work"], capture_output=True, text=True, timeout=120
+    )
+    assert plain.returncode == 0, plain.stderr
+    assert plain.stdout == "partial line without newlineatexit ran\n"
+    threaded = subprocess.run(
+        [sys.executable, "-c", script, "work", "--threaded"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert threaded.returncode == 0, threaded.stderr
+    assert "thread finished" in threaded.stdout and "atexit ran" in threaded.stdout
