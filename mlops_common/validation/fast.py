@@ -203,11 +203,16 @@ def _python(value: Any) -> Any:
     return value.item() if hasattr(value, "item") and not isinstance(value, str) else value
 
 
-def _sample(series: Any, mask: Any, sample_size: int) -> list[Any]:
+def _first(mask: Any, count: int) -> Any:
+    """Positions of the first ``count`` True values of ``mask``: a sample of offending rows
+    without copying every offending row first."""
     import numpy as np
 
-    positions = np.flatnonzero(mask)[:sample_size]
-    return [_python(value) for value in series.iloc[positions].tolist()]
+    return np.flatnonzero(mask)[:count]
+
+
+def _sample(series: Any, mask: Any, sample_size: int) -> list[Any]:
+    return [_python(value) for value in series.iloc[_first(mask, sample_size)].tolist()]
 
 
 def _is_plain_numeric(series: Any) -> bool:
@@ -438,7 +443,7 @@ def _values_match_regex(series, nonnull, expectation, kwargs):
     if values is series:
         return ~matched
     mask = np.zeros(len(series), dtype=bool)
-    mask[np.flatnonzero(nonnull)[~matched]] = True
+    mask[nonnull] = ~matched  # a boolean scatter: no index arrays the size of the column
     return mask
 
 
@@ -653,7 +658,7 @@ def _compound_unique(df, expectation, kwargs, sample_size):
         duplicated = domain.duplicated(keep=False).to_numpy()
         unexpected = int(duplicated.sum())
         if unexpected:
-            sample = domain[duplicated].head(sample_size).to_dict("records")
+            sample = domain.iloc[_first(duplicated, sample_size)].to_dict("records")
     rows = len(df)
     success = True
     if rows and considered:
@@ -680,7 +685,7 @@ def _scatter(nonnull: Any, bad: Any) -> Any:
     if len(bad) == len(nonnull) and nonnull.all():
         return bad
     mask = np.zeros(len(nonnull), dtype=bool)
-    mask[np.flatnonzero(nonnull)[bad]] = True
+    mask[nonnull] = bad  # a boolean scatter: no index arrays the size of the column
     return mask
 
 
@@ -1192,7 +1197,8 @@ def _pair_check(type_: str, kwargs: Iterable[str]) -> Callable[..., Check]:
             good = ok(a, b, expectation, kwargs)
             bad = ~np.asarray(good, dtype=bool)
             # Only the sample becomes Python objects; the count comes from the mask.
-            first = a[bad].head(sample_size).tolist(), b[bad].head(sample_size).tolist()
+            shown = _first(bad, sample_size)
+            first = a.iloc[shown].tolist(), b.iloc[shown].tolist()
             rows = [(_python(x), _python(y)) for x, y in zip(*first, strict=True)]
             unexpected = int(bad.sum())
             return _multi_outcome(expectation, unexpected, rows, int(kept.sum()), len(df))
@@ -1303,13 +1309,13 @@ def _multi_check(type_: str, kwargs: Iterable[str]) -> Callable[..., Check]:
             if missing:
                 return _missing_column(expectation, missing[0])
             ignore = _ignore_row_if(expectation, kwargs, "all_values_are_missing", _MULTI_IGNORE)
-            frame = df[list(columns)]
+            frame = _columns_view(df, columns)
             kept = _rows_kept(df, columns, ignore)
             domain = frame if kept.all() else frame[kept]
             bad = ~np.asarray(ok(domain, expectation, kwargs), dtype=bool)
             rows = [
                 {k: _python(v) for k, v in row.items()}
-                for row in domain[bad].head(sample_size).to_dict("records")
+                for row in domain.iloc[_first(bad, sample_size)].to_dict("records")
             ]
             return _multi_outcome(expectation, int(bad.sum()), rows, len(domain), len(frame))
 
@@ -1319,10 +1325,28 @@ def _multi_check(type_: str, kwargs: Iterable[str]) -> Callable[..., Check]:
     return register
 
 
+def _columns_view(df: Any, columns: list[str]) -> Any:
+    """``df[columns]`` without copying the data (one block per column, shared with ``df``)."""
+    import pandas as pd
+
+    if len(set(columns)) < len(columns):
+        return df[list(columns)]  # a repeated name: pandas' own selection semantics
+    return pd.DataFrame({name: df[name] for name in columns}, copy=False)
+
+
 @_multi_check("expect_multicolumn_sum_to_equal", {"sum_total"})
 def _multicolumn_sum(frame, expectation, kwargs):
+    import numpy as np
+
     if not all(_is_plain_numeric(frame[c]) for c in frame.columns):
         raise Unsupported("sum of non-numeric columns")
+    dtypes = {frame[c].dtype for c in frame.columns}
+    if len(dtypes) == 1 and next(iter(dtypes)).kind in "if":
+        # One dtype: pandas adds the columns left to right, as here, without a 2-D copy.
+        total = frame[frame.columns[0]].to_numpy().copy()
+        for column in frame.columns[1:]:
+            np.add(total, frame[column].to_numpy(), out=total)
+        return total == kwargs.get("sum_total")
     return (frame.sum(axis=1, skipna=False) == kwargs.get("sum_total")).to_numpy()
 
 
