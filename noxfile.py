@@ -190,6 +190,8 @@ def bench(session: nox.Session) -> None:
         scripts, extra = [ROOT / "benchmarks" / session.posargs[0]], session.posargs[1:]
     else:
         scripts, extra = sorted((ROOT / "benchmarks").glob("bench_*.py")), []
+    if any(script.name == "bench_scaling.py" for script in scripts):
+        session.install(*SPARK_REQUIREMENTS)  # pandas vs Spark vs DuckDB
     for script in scripts:
         session.log(f"== {script.name}")
         # As modules from the root, so they import the shared helpers in tools/ by name.
