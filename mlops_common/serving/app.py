@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops_common.errors import ConfigError, InputError
+from mlops_common.feature_store import FeatureStoreSettings
 from mlops_common.serving.access import AccessSettings, install_access
 from mlops_common.serving.capture import PredictionLog
 from mlops_common.serving.metrics import MetricsMiddleware, ServiceMetrics
@@ -50,6 +51,7 @@ def create_app(
     max_records: int = MAX_RECORDS,
     capture: Any = None,
     access: AccessSettings | None = None,
+    feature_store: FeatureStoreSettings | None = None,
     _served: ServedModel | None = None,
 ) -> "Any":
     """Build the FastAPI app; the model is loaded once, when the app starts (lifespan).
@@ -61,7 +63,9 @@ def create_app(
     prediction log with batched, time-partitioned capture. Every prediction response carries
     an ``X-Request-ID`` header (the caller's, or a new one), also written with each record.
     ``access`` (default: from the environment, :mod:`mlops_common.serving.access`) sets the
-    bearer token, the body-size limit and whether ``/docs`` is served.
+    bearer token, the body-size limit and whether ``/docs`` is served. With ``feature_store``
+    the predict routes also take ``{"entities": [{key: value}, ...]}`` and fetch each entity's
+    features from the Feast online store (:mod:`mlops_common.serving.entities`).
 
     >>> import uvicorn  # doctest: +SKIP
     >>> app = create_app(model_name="churn-model")  # doctest: +SKIP
@@ -97,6 +101,12 @@ def create_app(
         app.state.served = served
         app.state.names = [column.name for column in served.columns]
         app.state.request_model = request_model(served.columns, max_records)
+        if feature_store is not None:  # Feast is imported only for a service that has one
+            from mlops_common.serving.entities import EntityLookup
+
+            app.state.entities = await run_in_threadpool(
+                EntityLookup.open, feature_store, max_records
+            )
         if capture is None:
             app.state.log = PredictionLog(prediction_log)
         elif isinstance(capture, (str, Path)):
@@ -122,6 +132,7 @@ def create_app(
     )
     app.state.served = None
     app.state.log = None
+    app.state.entities = None
     metrics = ServiceMetrics(
         sink=lambda: app.state.log,
         served=lambda: app.state.served,
@@ -170,6 +181,7 @@ def create_app(
                 "signature": served.signature,
                 "columns": [asdict(column) for column in served.columns],
                 "max_records": max_records,
+                "feature_store": app.state.entities and app.state.entities.describe(),
                 "mlops_common_version": __version__,
             }
         )
@@ -206,12 +218,23 @@ def create_app(
         return predictions
 
     async def predict(request: Request) -> Response:
-        """Predict a batch: ``{"records": [{feature: value, ...}, ...]}`` (or ``"instances"``)."""
+        """Predict a batch: ``{"records": [{feature: value, ...}, ...]}`` (or ``"instances"``;
+        ``"entities"`` with a feature store)."""
         served = app.state.served
         if served is None:
             return _json({"detail": "model not loaded yet"}, 503)
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
         body = await request.body()
+        lookup = app.state.entities
+        if lookup is not None and lookup.asks(body):
+            # The fetched features become a records body: same validation, model and capture.
+            try:
+                body, status, refused = await run_in_threadpool(lookup.records_body, body)
+            except Exception as exc:  # the online store itself failed: not the caller's fault
+                message = f"the online store did not answer: {exc}".splitlines()[0]
+                return JSONResponse({"detail": message, "errors": []}, 503)
+            if refused is not None:
+                return JSONResponse(refused, status)
         try:
             parsed = app.state.request_model.model_validate_json(body)
         except ValidationError as exc:
@@ -246,12 +269,16 @@ def create_app(
         return response
 
     batch = {"type": "array", "minItems": 1, "maxItems": max_records, "items": {"type": "object"}}
+    keys = (*BATCH_KEYS, "entities") if feature_store is not None else BATCH_KEYS
+    entities = {**batch, "items": {"type": "object"}}
     body_schema = {
         "type": "object",
-        "oneOf": [{"required": [key]} for key in BATCH_KEYS],
-        "properties": dict.fromkeys(BATCH_KEYS, batch),
+        "oneOf": [{"required": [key]} for key in keys],
+        "properties": {**dict.fromkeys(BATCH_KEYS, batch), "entities": entities},
         "additionalProperties": False,
     }
+    if feature_store is None:
+        del body_schema["properties"]["entities"]
     openapi_body = {
         "requestBody": {
             "required": True,
@@ -259,6 +286,8 @@ def create_app(
         }
     }
     refused = {422: {"description": "Records that do not match the model's signature"}}
+    if feature_store is not None:
+        refused[404] = {"description": "An entity the online store has no features for"}
     # One handler each, at every path a cloud probes or posts to.
     health_route, predict_route = _cloud_routes()
     ready_paths = list(_READY_PATHS)
@@ -282,12 +311,13 @@ def create_app(
     )
     # Outermost, so the access middleware's refusals are counted and timed too.
     app.add_middleware(MetricsMiddleware, metrics=metrics)
-    _document_records(app, batch)
+    _document_records(app, batch, entities)
     return app
 
 
-def _document_records(app: Any, batch: dict[str, Any]) -> None:
-    """Once the model is loaded, ``/openapi.json`` types each record from its signature."""
+def _document_records(app: Any, batch: dict[str, Any], entities: dict[str, Any]) -> None:
+    """Once the model is loaded, ``/openapi.json`` types each record from its signature (and
+    each entity from the feature store's keys)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -295,6 +325,8 @@ def _document_records(app: Any, batch: dict[str, Any]) -> None:
         served = app.state.served
         if served is not None:
             batch["items"] = record_schema(served.columns)  # shared by every predict route
+            if app.state.entities is not None:
+                entities["items"] = app.state.entities.row_schema()
             app.openapi_schema = None
             schema = build()
         return schema
@@ -331,14 +363,23 @@ def serve(
     """Load the model, then run the service with uvicorn until interrupted.
 
     The model is loaded before the socket opens, so a missing model or signature fails here
-    with ``RegistryError``/``ConfigError`` instead of a server that never becomes ready.
+    with ``RegistryError``/``ConfigError`` instead of a server that never becomes ready. A
+    project that names a feature store in ``[tool.mlops]`` serves entity-keyed requests too;
+    its repository and service are checked here as well.
 
     >>> serve(model_name="churn-model", port=8000)  # doctest: +SKIP
     """
     import uvicorn
 
+    from mlops_common.config import load_project_config
+
     if not 0 <= port <= 65535:
         raise InputError(f"port {port}: must be between 0 and 65535")
+    feature_store = FeatureStoreSettings.from_config(load_project_config())
+    if feature_store is not None:
+        from mlops_common.feature_store import FeatureSet
+
+        FeatureSet.from_settings(feature_store)  # a wrong repo or service: one line, exit 2/3
     served = load_served_model(
         model_uri, model_name=model_name, alias=alias, tracking_uri=tracking_uri
     )
@@ -349,6 +390,7 @@ def serve(
         prediction_log=prediction_log,
         tracking_uri=served.tracking_uri,
         capture=capture,
+        feature_store=feature_store,
         _served=served,
     )
     uvicorn.run(app, host=host, port=port, access_log=access_log, log_level="info")

@@ -43,6 +43,7 @@ def test_every_library_module_imports_without_heavy_libraries():
             "serving.predictors",
             "serving.request",
             "serving.capture",
+            "serving.entities",
             "serving.app",
             "deploy",
             "fleet",

@@ -106,8 +106,8 @@ def make_repo(root: Path) -> Repo:
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Repo:
-    """An applied repository, never materialised: for tests that only read it (one apply, which
-    costs a Feast import, per module)."""
+    """An applied repository shared by a module's tests (one `feast apply`, which costs a Feast
+    import, per module); a module that materialises it does so once, in its own fixture."""
     return make_repo(tmp_path_factory.mktemp("feast"))
 
 
