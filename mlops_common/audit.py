@@ -154,7 +154,7 @@ class AuditEntry(Result):
     candidate_metrics: dict[str, float] = field(default_factory=dict)
     champion_metrics: dict[str, float] | None = None
     gate: dict[str, Any] = field(default_factory=dict)
-    checks: list[str] = field(default_factory=list)
+    checks: list[dict[str, Any]] = field(default_factory=list)  # GateCheck.to_dict() each
     fairness: dict[str, Any] | None = None
     run_id: str | None = None
     git_commit: str | None = None
@@ -169,15 +169,23 @@ class AuditEntry(Result):
     def negative(self) -> bool:
         return self.outcome in NEGATIVE_OUTCOMES
 
+    @property
+    def failures(self) -> list[str]:
+        """The messages of the checks that failed."""
+        return [str(c.get("message")) for c in self.checks if c.get("passed") is False]
+
+    @property
+    def why(self) -> str:
+        """The person's reason, else the first failed check of a refusal."""
+        return self.reason or (self.failures[0] if self.negative and self.failures else "")
+
     def summary(self) -> str:
         moved = ""
         if self.champion_before != self.champion_after:
             moved = f" (champion v{self.champion_before or '-'} -> v{self.champion_after or '-'})"
-        why = self.reason or (self.checks[0] if self.negative and self.checks else "")
         outcome = self.outcome.upper() if self.negative else self.outcome
-        return f"{self.at} v{self.version} {outcome} by {self.by}{moved}" + (
-            f": {why}" if why else ""
-        )
+        why = f": {self.why}" if self.why else ""
+        return f"{self.at} v{self.version} {outcome} by {self.by}{moved}{why}"
 
     def _params(self) -> dict[str, str]:
         params: dict[str, str] = {}
@@ -370,7 +378,7 @@ class AuditTrail(Result):
             champion = entry.champion_after or "-"
             if entry.champion_before != entry.champion_after:
                 champion = f"{entry.champion_before or '-'}->{entry.champion_after or '-'}"
-            why = entry.reason or (entry.checks[0] if entry.negative and entry.checks else "")
+            why = entry.why
             when = entry.at[:19].replace("T", " ")
             mark = "!!" if entry.negative else ""
             rows.append((mark, when, f"v{entry.version}", entry.outcome, entry.by, champion, why))

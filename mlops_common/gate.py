@@ -32,6 +32,10 @@ For each metric (all keys optional, at least one of ``min``/``max``/``direction`
   ``awaiting-approval`` until a person runs ``mlops approve VERSION --reason ...`` (which
   re-checks it against the champion of that moment) or ``mlops reject``; ``approval: none`` (the
   default) promotes it at once.
+- Fairness (optional, off by default): ``fairness: {sensitive: [sex], metric: selection_rate,
+  max_gap: 0.1}`` fails the gate when the metric differs between the groups of a sensitive column
+  by more than ``max_gap`` (measured by :func:`mlops_common.fairness.measure_fairness` and passed
+  in as ``fairness``); a gate that asks for fairness and gets no measurement fails.
 - A metric named in the gate but missing (or NaN) in the candidate's metrics fails the gate.
 - A candidate whose data failed validation never passes, whatever its metrics.
 
@@ -49,6 +53,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from mlops_common.errors import ConfigError
+from mlops_common.fairness import FairnessConfig
 from mlops_common.results import EXIT_NEGATIVE, EXIT_OK, Result
 
 __all__ = [
@@ -73,7 +78,7 @@ AWAITING_APPROVAL = "awaiting-approval"
 APPROVALS = ("none", "required")
 
 _RULE_KEYS = ("min", "max", "direction", "margin")
-_GATE_KEYS = ("metrics", "ties", "approval")
+_GATE_KEYS = ("metrics", "ties", "approval", "fairness")
 _TIES = ("keep", "promote")
 _DIRECTIONS = ("higher", "lower")
 
@@ -116,6 +121,7 @@ class GateConfig:
     metrics: dict[str, MetricRule] = field(default_factory=dict)
     ties: str = "keep"
     approval: str = "none"
+    fairness: FairnessConfig | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> GateConfig:
@@ -143,7 +149,8 @@ class GateConfig:
         rules = {}
         for name, raw in metrics.items():
             rules[str(name)] = cls._rule(str(name), raw)
-        return cls(metrics=rules, ties=ties, approval=approval)
+        fairness = FairnessConfig.from_dict(data.get("fairness"))
+        return cls(metrics=rules, ties=ties, approval=approval, fairness=fairness)
 
     @staticmethod
     def _rule(name: str, raw: Any) -> MetricRule:
@@ -169,7 +176,13 @@ class GateConfig:
 
     def to_dict(self) -> dict[str, Any]:
         metrics = {name: rule.to_dict() for name, rule in self.metrics.items()}
-        return {"metrics": metrics, "ties": self.ties, "approval": self.approval}
+        fairness = None if self.fairness is None else self.fairness.to_dict()
+        return {
+            "metrics": metrics,
+            "ties": self.ties,
+            "approval": self.approval,
+            "fairness": fairness,
+        }
 
 
 # -------------------------------------------------------------------------------- gate decision
@@ -180,7 +193,7 @@ class GateCheck:
     """One comparison the gate made; ``passed`` is None when it was skipped."""
 
     metric: str
-    kind: str  # "min", "max", "champion", "tie", "validation", "present"
+    kind: str  # "min", "max", "champion", "tie", "validation", "present", "fairness"
     passed: bool | None
     message: str
 
@@ -209,6 +222,7 @@ class GateDecision(Result):
     model_name: str | None = None
     version: str | None = None
     champion_version: str | None = None
+    fairness: dict[str, Any] | None = None
     promoted: bool = False
     decided_by: str | None = None
     decided_at: str | None = None
@@ -264,11 +278,13 @@ def evaluate_gate(
     config: GateConfig,
     *,
     validation_passed: bool,
+    fairness: Any = None,
 ) -> GateDecision:
     """Apply ``config`` to the candidate (pure: no registry access).
 
     ``champion_metrics`` is None when there is no champion. Fails when validation failed, whatever
-    the metrics.
+    the metrics. ``fairness`` is the candidate's :class:`~mlops_common.fairness.FairnessReport`
+    (or its ``to_dict()``), judged only when ``config.fairness`` is set.
 
     >>> gate = GateConfig.from_dict({"metrics": {"rmse": {"max": 60}}})
     >>> evaluate_gate({"rmse": 72.0}, None, gate, validation_passed=True).reasons
@@ -301,6 +317,9 @@ def evaluate_gate(
             )
         if rule.direction is not None:
             checks.append(_champion_check(name, value, rule, champion))
+    measured = fairness.to_dict() if hasattr(fairness, "to_dict") else fairness
+    if config.fairness is not None:
+        checks.extend(_fairness_checks(config.fairness, measured))
     compared = [check for check in checks if check.kind == "champion" and check.passed is not None]
     tie = compared and all(_tied(check.metric, candidate, champion) for check in compared)
     if tie and config.ties == "keep":
@@ -329,7 +348,54 @@ def evaluate_gate(
         else {k: float(v) for k, v in champion.items() if _is_number(v)},
         gate=config.to_dict(),
         validation_passed=validation_passed,
+        fairness=None if measured is None else dict(measured),
     )
+
+
+def _fairness_checks(rule: FairnessConfig, measured: Mapping[str, Any] | None) -> list[GateCheck]:
+    """One check per sensitive column, judged against the gate's ``max_gap`` of today."""
+    if not measured:
+        return [
+            GateCheck(
+                "",
+                "fairness",
+                False,
+                "gate.fairness is set but no fairness was measured for this candidate",
+            )
+        ]
+    if measured.get("metric") != rule.metric:
+        return [
+            GateCheck(
+                "",
+                "fairness",
+                False,
+                f"fairness was measured with {measured.get('metric')}, the gate asks for "
+                f"{rule.metric}: measure it again",
+            )
+        ]
+    by_column = {str(c.get("column")): c for c in measured.get("columns") or ()}
+    checks = []
+    for column in rule.sensitive:
+        found = by_column.get(column)
+        gap = None if found is None else found.get("gap")
+        if not _is_number(gap) or math.isnan(gap):
+            checks.append(
+                GateCheck(column, "fairness", False, f"fairness: no {rule.metric} gap for {column}")
+            )
+            continue
+        groups = ", ".join(f"{k} {_fmt(float(v))}" for k, v in (found.get("groups") or {}).items())
+        ok = gap <= rule.max_gap or _close(gap, rule.max_gap)
+        verdict = "is within" if ok else "exceeds"
+        checks.append(
+            GateCheck(
+                column,
+                "fairness",
+                ok,
+                f"fairness: {rule.metric} gap {_fmt(gap)} between groups of {column} {verdict} "
+                f"max_gap {_fmt(rule.max_gap)} ({groups})",
+            )
+        )
+    return checks
 
 
 def _tied(name: str, candidate: Mapping[str, Any], champion: Mapping[str, Any] | None) -> bool:

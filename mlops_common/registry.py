@@ -284,7 +284,6 @@ def _record(
     *,
     action: str,
     champion_after: str | None,
-    fairness: Mapping[str, Any] | None = None,
 ) -> None:
     """Append the decision to the model's audit trail (a new run; see :mod:`mlops_common.audit`)."""
     entry = audit.AuditEntry(
@@ -302,8 +301,8 @@ def _record(
         candidate_metrics=decision.candidate_metrics,
         champion_metrics=decision.champion_metrics,
         gate=decision.gate,
-        checks=decision.reasons,
-        fairness=None if fairness is None else dict(fairness),
+        checks=[check.to_dict() for check in decision.checks],
+        fairness=decision.fairness,
         **audit.version_lineage(client, model_version),
     )
     decision.audit_entry = audit.record(client, entry).entry_id
@@ -361,6 +360,7 @@ def promote(
     gate: GateConfig | Mapping[str, Any],
     *,
     validation_passed: bool,
+    fairness: Any = None,
     by: str | None = None,
     tracking_uri: str | None = None,
     champion_scorer: Callable[[str], Mapping[str, Any]] | None = None,
@@ -370,8 +370,10 @@ def promote(
     Always sets ``challenger`` on the candidate. A passing candidate becomes ``champion``, or,
     with ``gate.approval: required``, waits as ``awaiting-approval`` for :func:`approve`; a
     version whose data failed validation never passes. ``metrics`` None means the candidate run's
-    metrics. The decision is appended to the audit trail (:mod:`mlops_common.audit`, ``by``
-    names who decided) and its latest state written as ``mlops.gate.*`` tags on the version.
+    metrics; ``fairness`` the candidate's :class:`~mlops_common.fairness.FairnessReport`, needed
+    when the gate has a ``fairness`` rule. The decision is appended to the audit trail
+    (:mod:`mlops_common.audit`, ``by`` names who decided) and its latest state written as
+    ``mlops.gate.*`` tags on the version.
     ``champion_scorer`` (given the champion's ``models:/NAME/VERSION`` URI, returns its metrics)
     scores the champion on the candidate's own holdout instead of using the metrics recorded when
     it was trained, which came from older data.
@@ -392,7 +394,11 @@ def promote(
             client, model_name, version, champion_scorer
         )
         decision = evaluate_gate(
-            metrics, champion_metrics, config, validation_passed=validation_passed
+            metrics,
+            champion_metrics,
+            config,
+            validation_passed=validation_passed,
+            fairness=fairness,
         )
         decision.model_name = model_name
         decision.version = version
@@ -448,9 +454,11 @@ def approve(
     """A person approves ``version``, which waits as ``awaiting-approval``: re-check it under the
     gate lock against the champion of this moment, promote it if it still passes, and record it.
 
-    ``by`` (else the CI's actor variable) names the approver; there is no anonymous approval. A
-    candidate that no longer passes (a better champion arrived meanwhile) is refused, recorded as
-    such, and no longer awaits.
+    ``by`` (else the CI's actor variable) names the approver; there is no anonymous approval. The
+    candidate's metrics, validation and fairness are those its gate decision recorded; the
+    champion's are those the gate compared with when the champion is still the same, else the new
+    champion's recorded metrics. A candidate that no longer passes (a better champion arrived
+    meanwhile) is refused, recorded as such, and no longer awaits.
 
     >>> approve("churn-model", "4", gate, reason="reviewed the card", by="ana")  # doctest: +SKIP
     """
@@ -474,11 +482,16 @@ def approve(
             )
         gated = passed_gate[0]  # newest first
         current_version, champion_metrics = _champion_under_lock(client, model_name, version)
+        if current_version == gated.champion_before and gated.champion_metrics is not None:
+            # The champion the gate met: compare as the gate did (a champion_scorer may have
+            # scored it on the candidate's own holdout, which is not at hand here).
+            champion_metrics = gated.champion_metrics
         decision = evaluate_gate(
             gated.candidate_metrics,
             champion_metrics,
             config,
             validation_passed=gated.validation_passed is not False,
+            fairness=gated.fairness,
         )
         decision.model_name, decision.version = model_name, version
         decision.champion_version = current_version

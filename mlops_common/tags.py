@@ -21,6 +21,7 @@ __all__ = [
     "AUDIT_MODEL",
     "AUDIT_OUTCOME",
     "AUDIT_VERSION",
+    "CARD",
     "DVC_PREFIX",
     "FEAST_PROJECT",
     "FEAST_SERVICE",
@@ -89,6 +90,8 @@ GATE_CONFIG = GATE_PREFIX + "config"
 GATE_PREVIOUS_CHAMPION = GATE_PREFIX + "previous_champion"
 GATE_VALIDATION = GATE_PREFIX + "validation_passed"
 ROLLBACK = PREFIX + "rollback"
+#: Where the version's model card is (mlops_common.card): ``runs:/<run>/model_card/...html``.
+CARD = PREFIX + "card"
 
 # ---- run tags of the audit trail (mlops_common.audit), for the MLflow UI's filters only: the
 # entry itself is in the run's params, which MLflow never lets anyone change.

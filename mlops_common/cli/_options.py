@@ -35,7 +35,7 @@ Output = Annotated[
         "-o",
         dir_okay=False,
         help="Also write the result to this file: JSON, or the HTML page for a .html path "
-        "where the result has one.",
+        "(Markdown for .md) where the result has one.",
     ),
 ]
 ModelName = Annotated[

@@ -17,6 +17,7 @@ from mlops_common.results import Result, to_jsonable
 __all__ = ["emit", "emit_json"]
 
 _HTML_SUFFIXES = {".html", ".htm"}
+_MARKDOWN_SUFFIXES = {".md", ".markdown"}
 
 
 def emit_json(payload: Any) -> None:
@@ -39,7 +40,8 @@ def emit(
 
     ``--json`` prints ``to_dict()`` as JSON on stdout instead of ``summary()``; ``--output PATH``
     also writes the result: the HTML page for a ``.html`` path (``write_html``, where the result
-    has one; bad input otherwise), JSON for any other path. With ``--json`` nothing but the JSON
+    has one; bad input otherwise), Markdown for a ``.md`` path where the result has
+    ``write_markdown`` (a model card), JSON for any other path. With ``--json`` nothing but the JSON
     goes to stdout. ``exit_code`` overrides the result's own, for a command that asks another
     question of it (``mlops deploy down`` succeeds when the status it returns says "stopped").
     """
@@ -55,6 +57,8 @@ def emit(
 
 
 def _write(result: Result, output: Path) -> Path:
+    if output.suffix.lower() in _MARKDOWN_SUFFIXES and hasattr(result, "write_markdown"):
+        return Path(result.write_markdown(output))
     if output.suffix.lower() not in _HTML_SUFFIXES:
         return Path(result.to_json(output))
     if not hasattr(result, "write_html"):

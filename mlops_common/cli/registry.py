@@ -1,5 +1,5 @@
-"""``mlops promote``, ``approve``, ``reject``, ``rollback`` and ``audit``: the promotion gate, a
-person's answer to it, its undo, and the trail of every decision."""
+"""``mlops promote``, ``approve``, ``reject``, ``rollback``, ``audit`` and ``card``: the promotion
+gate, a person's answer to it, its undo, the trail of every decision, and what a reviewer reads."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from mlops_common.cli._options import (
 )
 from mlops_common.cli._render import emit
 
-__all__ = ["COMMANDS", "approve", "audit", "promote", "reject", "rollback"]
+__all__ = ["COMMANDS", "approve", "audit", "card", "promote", "reject", "rollback"]
 
 By = Annotated[
     str | None,
@@ -53,6 +53,13 @@ def promote(
             "mlops.validation.success tag; passed when the run recorded none)."
         ),
     ] = None,
+    fairness: Annotated[
+        Path | None,
+        typer.Option(
+            help="Fairness report JSON of the candidate (FairnessReport.to_json), needed when "
+            "the gate has a `fairness` rule; the register stage measures it itself."
+        ),
+    ] = None,
     by: By = None,
     model: ModelName = None,
     tracking_uri: TrackingUri = None,
@@ -78,6 +85,7 @@ def promote(
         candidate,
         gate,
         validation_passed=validation_passed,
+        fairness=None if fairness is None else read_json_object(fairness),
         by=by,
         tracking_uri=tracking_uri,
     )
@@ -185,4 +193,36 @@ def audit(
     emit(trail, as_json=as_json, output=output)
 
 
-COMMANDS = (promote, approve, reject, rollback, audit)
+def card(
+    version: Annotated[str, typer.Argument(metavar="VERSION", help="The version to describe.")],
+    params: Annotated[
+        Path, typer.Option(help="params.yaml holding the `model_card` section.")
+    ] = Path("params.yaml"),
+    reports: Annotated[
+        Path, typer.Option(help="Folder for model_card_vVERSION.md and .html (without --output).")
+    ] = Path("reports"),
+    log: Annotated[
+        bool, typer.Option(help="Also log the card with the version (artifacts of its run).")
+    ] = False,
+    model: ModelName = None,
+    tracking_uri: TrackingUri = None,
+    output: Output = None,
+    as_json: AsJson = False,
+) -> None:
+    """Write VERSION's model card (Markdown and HTML): intended use, data and validation, metrics
+    against the champion, gate decision, fairness, approvals, lineage, limitations."""
+    from mlops_common.card import build_card, save_card
+    from mlops_common.config import load_params, load_project_config
+
+    config = load_project_config()
+    model_name = model or config.model_name
+    values = load_params(params) if params.is_file() else {}
+    found = build_card(
+        model_name, version, params=values, project_root=config.root, tracking_uri=tracking_uri
+    )
+    if output is None:
+        save_card(found, reports, stem=f"model_card_v{version}", log=log, tracking_uri=tracking_uri)
+    emit(found, as_json=as_json, output=output)
+
+
+COMMANDS = (promote, approve, reject, rollback, audit, card)

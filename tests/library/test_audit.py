@@ -99,7 +99,7 @@ def _regating_never_overwrites(uri: str, name: str, run: dict[str, str]) -> None
     assert len({e.entry_id for e in entries}) == 3
     assert entries[0].by == "ana@example.com" and entries[1].by == "release-bot"
     assert (entries[0].champion_before, entries[0].champion_after) == (v1, v2)
-    assert entries[1].checks == [
+    assert entries[1].failures == [
         "accuracy 0.85 falls behind champion 0.9 (higher is better, may not fall behind)"
     ]
     assert entries[1].candidate_metrics == {"accuracy": 0.85}
@@ -222,7 +222,7 @@ def test_approval_rechecks_against_the_champion_of_that_moment(
     assert _alias(uri, name, AWAITING_APPROVAL) is None
     entry = _trail(uri, name)[0]
     assert (entry.version, entry.outcome, entry.approver) == (v2, "refused", "ana")
-    assert "falls behind champion 0.97" in entry.checks[0]
+    assert "falls behind champion 0.97" in entry.failures[0]
 
 
 def test_reject_clears_the_alias_keeps_the_champion_and_records_who(

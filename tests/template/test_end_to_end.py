@@ -144,3 +144,46 @@ def test_rerunning_dvc_repro_does_no_work(project):
 def test_dvc_yaml_declares_the_metrics_uncached(project):
     stages = yaml.safe_load((project.root / "dvc.yaml").read_text())["stages"]
     assert stages["evaluate"]["metrics"] == [{"metrics/eval.json": {"cache": False}}]
+
+
+def test_register_writes_the_model_card_and_one_audit_entry(project):
+    page = (project.root / "reports" / "model_card.html").read_text(encoding="utf-8")
+    markdown = (project.root / "reports" / "model_card.md").read_text(encoding="utf-8")
+    assert "<script" not in page and "Demonstration:" in page
+    assert "## Fairness" in markdown and "## Lineage" in markdown
+    trail = json.loads(project.run("mlops", "audit", "--json").stdout)
+    [entry] = trail["entries"]
+    assert (entry["version"], entry["outcome"], entry["action"]) == ("1", "promoted", "gate")
+    commit = project.run("git", "rev-parse", "HEAD").stdout.strip()
+    assert entry["git_commit"] == commit
+    assert "data/prepared/train.csv" in entry["data_hashes"], entry["data_hashes"]
+
+
+def test_required_approval_and_fairness_close_through_mlops_approve(project):
+    """Last in the module: it changes params.yaml and registers a second version."""
+    params = yaml.safe_load((project.root / "params.yaml").read_text())
+    sensitive = "sex" if project.answers.get("ml_task") == "regression" else "mean_radius"
+    metric = "mean_absolute_error" if project.answers.get("ml_task") == "regression" else "accuracy"
+    params["gate"].update(
+        ties="promote",
+        approval="required",
+        # A continuous column makes one group per value: max_gap 1e9 lets every gap pass.
+        fairness={"sensitive": [sensitive], "metric": metric, "max_gap": 1e9},
+    )
+    (project.root / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
+    output = project.run("dvc", "repro").stdout
+    assert "awaits approval" in output, output[-3000:]
+    assert str(champion(project.root, project.env)["version"]) == "1"
+    card = (project.root / "reports" / "model_card.md").read_text(encoding="utf-8")
+    assert f"| {sensitive} (gap " in card and "awaiting-approval" in card
+
+    refused = project.run("mlops", "approve", "2", "--reason", "ok", check=False)
+    if not project.env.get("GITHUB_ACTOR") and not project.env.get("GITLAB_USER_LOGIN"):
+        assert refused.returncode == 2 and "--by NAME" in refused.stderr
+    approved = project.run("mlops", "approve", "2", "--reason", "card read", "--by", "ana")
+    assert "approved by ana" in approved.stdout
+    assert str(champion(project.root, project.env)["version"]) == "2"
+    outcomes = [
+        e["outcome"] for e in json.loads(project.run("mlops", "audit", "--json").stdout)["entries"]
+    ]
+    assert outcomes == ["approved", "awaiting-approval", "promoted"]

@@ -27,6 +27,7 @@ TRAIN_RUN = Path("reports/train_run.json")
 METRICS = Path("metrics/eval.json")
 PROMOTION = Path("reports/promotion.json")
 CHALLENGE = Path("reports/challenge.json")
+REPORTS = Path("reports")
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:
@@ -119,9 +120,24 @@ def champion_scorer(tracking_uri: str):
     return score_registered
 
 
+def fairness_on_test(rule: Any) -> Any:
+    """The trained model's fairness on the test split, as `gate.fairness` in params.yaml asks."""
+    import pandas as pd
+    from mlops_common.fairness import measure_fairness
+
+    from .features import split_xy
+
+    model = pickle.loads(MODEL.read_bytes())
+    test = pd.read_csv(TEST)
+    features, label = split_xy(test)
+    return measure_fairness(label, model.predict(features), test, rule)
+
+
 def register(params: dict[str, Any]) -> None:
-    """Register the model version, then let the gate decide whether it becomes `champion`."""
+    """Register the model version, let the gate decide whether it becomes `champion`, and write
+    its model card (reports/model_card.md and .html, also logged with the version)."""
     from mlops_common import store
+    from mlops_common.card import build_card, save_card
     from mlops_common.config import load_project_config
     from mlops_common.gate import GateConfig
     from mlops_common.registry import promote, register_model
@@ -129,6 +145,7 @@ def register(params: dict[str, Any]) -> None:
     config = load_project_config()
     run = read_json(TRAIN_RUN)
     metrics = read_json(METRICS)
+    gate = GateConfig.from_dict(params.get("gate", {}))
 
     # The test metrics also go on the training run, so the MLflow UI shows them side by side.
     client = store.client(config=config)
@@ -140,12 +157,16 @@ def register(params: dict[str, Any]) -> None:
         config.model_name,
         version,
         metrics,
-        GateConfig.from_dict(params.get("gate", {})),
+        gate,
         validation_passed=run["validation_passed"],
         champion_scorer=champion_scorer(store.resolve_tracking_uri(None, config)),
+        fairness=None if gate.fairness is None else fairness_on_test(gate.fairness),
     )
     write_json(PROMOTION, decision.to_dict())
+    card = build_card(config.model_name, version, params=params, project_root=config.root)
+    save_card(card, REPORTS)
     print(f"register: {decision.summary()}")
+    print(f"register: model card in {REPORTS / 'model_card.html'} (`mlops audit` lists decisions)")
 
 
 def challenge(params: dict[str, Any]) -> None:
@@ -163,11 +184,13 @@ def challenge(params: dict[str, Any]) -> None:
     if version is not None:
         scorer = champion_scorer(tracking_uri)
         champion = scorer(f"models:/{config.model_name}/{version}")
+    gate = GateConfig.from_dict(params.get("gate", {}))
     decision = evaluate_gate(
         read_json(METRICS),
         champion,
-        GateConfig.from_dict(params.get("gate", {})),
+        gate,
         validation_passed=read_json(TRAIN_RUN)["validation_passed"],
+        fairness=None if gate.fairness is None else fairness_on_test(gate.fairness),
     )
     decision.model_name, decision.champion_version = config.model_name, version
     write_json(CHALLENGE, decision.to_dict())
