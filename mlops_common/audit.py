@@ -289,7 +289,6 @@ def record(client: Any, entry: AuditEntry) -> AuditEntry:
     experiment_id = _experiment_id(client, entry.model, create=True)
     millis = int(time.time() * 1000)
     run_tags = {
-        "mlflow.runName": f"v{entry.version} {entry.outcome}",
         tags.AUDIT_MODEL: entry.model,
         tags.AUDIT_VERSION: entry.version,
         tags.AUDIT_OUTCOME: entry.outcome,

@@ -581,7 +581,14 @@ def build_card(
     decision = next((e for e in entries if e.action == "gate"), None)
     latest = entries[0] if entries else None
     aliases = sorted(getattr(model_version, "aliases", None) or [])
-    status = "champion" if "champion" in aliases else (latest.outcome if latest else "registered")
+    if "champion" in aliases:
+        status = "champion"
+    elif latest is None:
+        status = "registered"
+    elif latest.outcome in audit.CROWNING_OUTCOMES:
+        status = "former champion"  # crowned once, replaced since
+    else:
+        status = latest.outcome
     run_tags = run.data.tags if run is not None else {}
     lineage = audit.version_lineage(client, model_version)
     lineage.update(

@@ -196,7 +196,7 @@ def test_cli_card_writes_reports_or_one_output_file(approved, mlflow_store, tmp_
     runner = CliRunner()
     default = runner.invoke(app, ["card", approved["v1"], *common])
     assert default.exit_code == 0, default.output
-    assert f"v{approved['v1']}" in default.output and "status" in default.output
+    assert f"v{approved['v1']}" in default.output and "status former champion" in default.output
     assert (tmp_path / "reports" / f"model_card_v{approved['v1']}.html").is_file()
     assert (tmp_path / "reports" / f"model_card_v{approved['v1']}.md").is_file()
     as_md = runner.invoke(app, ["card", approved["v2"], *common, "-o", str(tmp_path / "c.md")])
