@@ -70,6 +70,14 @@ def drift(
     psi_threshold: Annotated[
         float | None, typer.Option(help="PSI above this marks drift where the test is psi.")
     ] = None,
+    dataset_rule: Annotated[
+        str | None,
+        typer.Option(
+            help="share: the data drifts when drift_share of the columns drifted; "
+            "any_corrected: when one column does, p-values corrected for the number of columns "
+            "(Holm), so a one-column shift is caught.",
+        ),
+    ] = None,
     engine: Annotated[
         str | None,
         typer.Option(
@@ -100,6 +108,7 @@ def drift(
         jensenshannon_threshold=jensenshannon_threshold,
         drift_share=drift_share,
         psi_threshold=psi_threshold,
+        dataset_rule=dataset_rule,
     )
     if engine not in (None, "pandas", "spark"):
         from mlops_common.errors import InputError

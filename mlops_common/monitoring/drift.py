@@ -57,6 +57,8 @@ TESTS: dict[str, tuple[str, bool]] = {
     "psi": ("any", False),
 }
 VERDICT_DRIFT, VERDICT_NO_DRIFT, VERDICT_INSUFFICIENT = "drift", "no drift", "insufficient data"
+#: How the column verdicts make the dataset verdict (see :func:`dataset_drift`).
+DATASET_RULES = ("share", "any_corrected")
 
 
 @dataclass(frozen=True)
@@ -69,18 +71,22 @@ class DriftConfig:
     standard deviation (drift when > ``wasserstein_threshold``) and categorical columns the
     Jensen-Shannon distance (> ``jensenshannon_threshold``): effect sizes, which do not call a
     negligible shift "significant" just because the window is big. Smaller windows use the KS
-    (numeric) or chi-square (categorical) p-value (drift when < ``p_value``), reported beside an
-    effect size (the KS statistic and normed Wasserstein; the Jensen-Shannon distance). PSI is
-    always reported; it decides only where ``per_column`` asks for ``test: psi``
-    (``psi_threshold``). A column also drifts when its missing share moves by more than
-    ``missing_share_threshold``.
+    (numeric) or chi-square (categorical; categories expected fewer than 5 times in the window
+    pooled into one) p-value (drift when < ``p_value``), reported beside an effect size (the KS
+    statistic and normed Wasserstein; the Jensen-Shannon distance). PSI is always reported; it
+    decides only where ``per_column`` asks for ``test: psi`` (``psi_threshold``). A column also
+    drifts when its missing share moves by more than ``missing_share_threshold``.
 
     ``per_column`` overrides the test and/or threshold of named columns:
     ``{"age": {"test": "psi", "threshold": 0.1}, "plan": {"threshold": 0.2}}``.
 
     **Dataset verdict**: fewer than ``min_rows`` current rows is *insufficient data* (never
-    drift, exit 0); otherwise the data drifts when the share of drifted columns is
-    >= ``drift_share``. ``n_jobs`` columns are computed at once (default: CPU count, at most 4).
+    drift, exit 0); otherwise ``dataset_rule`` decides (:func:`dataset_drift`): ``"share"``
+    (the default) when the share of drifted columns is >= ``drift_share``; ``"any_corrected"``
+    when any one column drifts once the p-value columns are corrected for testing many columns
+    (Holm, family-wise at ``p_value``), an effect-size column exceeds its threshold, or a
+    missing share moves, so a shift of one column among many is caught. ``n_jobs`` columns are
+    computed at once (default: CPU count, at most 4).
 
     >>> DriftConfig(min_rows=50).large_sample
     1000
@@ -99,6 +105,7 @@ class DriftConfig:
     ks_method: str = "auto"
     n_jobs: int | None = None
     per_column: dict[str, dict[str, Any]] = field(default_factory=dict)
+    dataset_rule: str = "share"
 
     def __post_init__(self) -> None:
         checks = [
@@ -115,6 +122,7 @@ class DriftConfig:
             (self.ks_method in ("auto", "exact", "asymp"), "ks_method must be auto/exact/asymp"),
             (self.n_jobs is None or self.n_jobs >= 1, "n_jobs must be >= 1 or None"),
             (isinstance(self.per_column, dict), "per_column must map column names to settings"),
+            (self.dataset_rule in DATASET_RULES, f"dataset_rule must be one of {DATASET_RULES}"),
         ]
         for ok, message in checks:
             if not ok:
@@ -257,6 +265,9 @@ class ColumnDrift(Result):
     current_shares: list[float]
     edges: list[float] | None = None
     unseen_categories: list[str] = field(default_factory=list)
+    #: Holm-adjusted p-value across the window's p-value columns (``dataset_rule:
+    #: any_corrected`` only); the dataset drifts when one is below ``p_value``.
+    adjusted_p_value: float | None = None
 
     @property
     def effect_size(self) -> float | None:
@@ -361,7 +372,7 @@ class DriftReport(Result):
             verdict = "drift detected" if self.drift_detected else "no drift"
             head += (
                 f"{verdict} ({len(self.drifted_columns)} of {len(self.columns)} columns drifted, "
-                f"threshold {self.config.drift_share:.0%})"
+                f"{self.rule_text})"
             )
         lines = [head]
         ordered = sorted(self.columns, key=lambda column: not column.drifted)
@@ -370,6 +381,20 @@ class DriftReport(Result):
             left_out = ", ".join(f"{name} ({why})" for name, why in self.ignored_columns.items())
             lines.append(f"not compared: {left_out}")
         return "\n".join(lines)
+
+    @property
+    def rule_text(self) -> str:
+        """How the dataset verdict was reached, in a few words."""
+        if self.config.dataset_rule == "share":
+            return f"threshold {self.config.drift_share:.0%}"
+        significant = sum(
+            p is not None and p < self.config.p_value
+            for p in (column.adjusted_p_value for column in self.columns)
+        )
+        return (
+            f"rule any_corrected: {significant} column(s) below p {self.config.p_value:g} "
+            "after Holm's correction"
+        )
 
     @property
     def exit_code(self) -> int:
@@ -390,6 +415,56 @@ class DriftReport(Result):
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(render_html(self, title=title), encoding="utf-8")
         return target
+
+
+def holm_adjusted(columns: Sequence[ColumnDrift]) -> list[float | None]:
+    """Holm's step-down adjusted p-values of the columns decided by a p-value (KS,
+    chi-square), None for the others: family-wise error control over the window's columns.
+
+    >>> import pandas as pd
+    >>> ref = pd.DataFrame({"x": range(200), "y": range(200)})
+    >>> [round(p, 3) for p in holm_adjusted(detect_drift(ref, ref).columns)]
+    [1.0, 1.0]
+    """
+    tested = [
+        (column.p_value, index)
+        for index, column in enumerate(columns)
+        if column.test is not None and TESTS[column.test][1] and column.p_value is not None
+    ]
+    adjusted: list[float | None] = [None] * len(columns)
+    running = 0.0
+    for rank, (p_value, index) in enumerate(sorted(tested)):
+        running = max(running, min(1.0, (len(tested) - rank) * p_value))
+        adjusted[index] = running
+    return adjusted
+
+
+def dataset_drift(columns: Sequence[ColumnDrift], config: DriftConfig) -> bool:
+    """The dataset verdict from the column verdicts, by ``config.dataset_rule``.
+
+    ``share``: at least ``drift_share`` of the columns drifted. ``any_corrected``: one column
+    is enough, where a p-value column counts only when its Holm-adjusted p-value is below
+    ``p_value`` (31 columns tested at 5% each would alarm ~80% of the time on clean data);
+    effect-size columns (large windows, or ``test: psi``) count when they exceed their
+    threshold, and any column whose missing share moved by more than
+    ``missing_share_threshold``.
+    """
+    if not columns:
+        return False
+    if config.dataset_rule == "share":
+        drifted = sum(column.drifted for column in columns)
+        return drifted > 0 and drifted / len(columns) >= config.drift_share
+    for column, adjusted in zip(columns, holm_adjusted(columns), strict=True):
+        if column.insufficient:
+            continue
+        if abs(column.missing_share_delta) > config.missing_share_threshold:
+            return True
+        if adjusted is not None:
+            if adjusted < config.p_value:
+                return True
+        elif column.drifted:  # decided by an effect size, or no value at all in current
+            return True
+    return False
 
 
 def detect_drift(
@@ -536,8 +611,11 @@ def detect_drift(
             column.drifted, column.insufficient = False, True
     drifted = sum(column.drifted for column in results)
     share = drifted / len(results)
+    if config.dataset_rule == "any_corrected":
+        for column, adjusted in zip(results, holm_adjusted(results), strict=True):
+            column.adjusted_p_value = adjusted
     return DriftReport(
-        drift_detected=drifted > 0 and share >= config.drift_share,
+        drift_detected=not insufficient and dataset_drift(results, config),
         drifted_share=share,
         insufficient_data=insufficient,
         columns=results,
@@ -813,7 +891,9 @@ def _categorical_column(
     if cur_counts.sum():
         measured.psi = stats.psi_from_counts(ref_counts, cur_counts, config.epsilon)
         measured.jensenshannon = stats.jensenshannon_from_counts(ref_counts, cur_counts)
-        chi2, p_value = stats.chi2_from_counts(ref_counts, cur_counts)
+        chi2, p_value = stats.chi2_from_counts(
+            *stats.pool_sparse_categories(ref_counts, cur_counts)
+        )
         measured.chi2_statistic = chi2
         if test == "chi2":
             measured.p_value = p_value

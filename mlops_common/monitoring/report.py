@@ -101,6 +101,11 @@ def render_html(report: DriftReport, title: str = "Data drift report") -> str:
             f"Insufficient data: {report.current_rows:,} current rows, fewer than min_rows "
             f"{report.config.min_rows:,}; no verdict"
         )
+    elif report.config.dataset_rule != "share":
+        verdict = (
+            f"{'Drift detected' if report.drift_detected else 'No drift'}: {len(drifted)} of "
+            f"{len(report.columns)} columns drifted ({escape(report.rule_text)})"
+        )
     elif report.drift_detected:
         verdict = (
             f"Drift detected: {len(drifted)} of {len(report.columns)} columns drifted "

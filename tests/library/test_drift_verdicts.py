@@ -142,3 +142,51 @@ def test_rendered_params_drift_section_is_a_valid_config():
     section = text[text.index("\ndrift:") :].split("\n\n")[0]  # up to the next section
     config = DriftConfig.from_dict(yaml.safe_load(section)["drift"])
     assert config.min_rows >= 1
+
+
+def _one_column_shift(n: int, shift: float, seed: int) -> pd.DataFrame:
+    window = sample(n, seed=seed)
+    window["normal_0"] = window["normal_0"] + shift * 2  # that column's sigma is 2
+    return window
+
+
+@pytest.mark.parametrize(("n", "shift"), [(500, 0.5), (5_000, 0.25)])
+def test_one_shifted_column_among_many_drifts_only_under_any_corrected(reference, n, shift):
+    window = _one_column_shift(n, shift, seed=9)
+    share = detect_drift(reference, window)
+    assert share.drifted_columns == ["normal_0"] and not share.drift_detected
+    corrected = detect_drift(reference, window, config=DriftConfig(dataset_rule="any_corrected"))
+    assert corrected.drift_detected and corrected.verdict == "drift"
+    assert "any_corrected" in corrected.summary().splitlines()[0]
+    # the per-column verdicts are the same under both rules
+    assert [c.drifted for c in corrected.columns] == [c.drifted for c in share.columns]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_any_corrected_keeps_clean_small_windows_quiet(reference, seed):
+    config = DriftConfig(dataset_rule="any_corrected")
+    report = detect_drift(reference, sample(300, seed=100 + seed), config=config)
+    assert not report.drift_detected, report.summary()
+
+
+def test_holm_adjusted_p_values_follow_the_step_down_rule(reference):
+    config = DriftConfig(dataset_rule="any_corrected")
+    report = detect_drift(reference, _one_column_shift(400, 0.3, seed=4), config=config)
+    raw = sorted((c.p_value, c.name) for c in report.columns)
+    m, running, expected = len(raw), 0.0, {}
+    for rank, (p_value, name) in enumerate(raw):
+        running = max(running, min(1.0, (m - rank) * p_value))
+        expected[name] = running
+    assert {c.name: c.adjusted_p_value for c in report.columns} == pytest.approx(expected)
+    large = detect_drift(reference, sample(5_000, seed=3), config=config)
+    # effect sizes decide large windows: no p-value, nothing to adjust
+    assert {c.adjusted_p_value for c in large.columns} == {None}
+
+
+def test_dataset_rule_comes_from_params_and_is_checked(tmp_path):
+    params = tmp_path / "params.yaml"
+    params.write_text("drift:\n  dataset_rule: any_corrected\n")
+    assert DriftConfig.from_params(params).dataset_rule == "any_corrected"
+    assert DriftConfig.from_params(params, dataset_rule="share").dataset_rule == "share"
+    with pytest.raises(ConfigError, match="dataset_rule must be one of"):
+        DriftConfig(dataset_rule="majority")
