@@ -164,6 +164,15 @@ def loop(session: nox.Session) -> None:
     run_integration(session, "loop")
 
 
+@nox.session(python=PYTHON, tags=["test"])
+def kubernetes(session: nox.Session) -> None:
+    """The Kubernetes target of rendered projects: every overlay built with the kustomize inside
+    kubectl and checked by kubernetes-validate --strict (core schemas, offline), the KServe and
+    ArgoCD resources against tests/integrations/kubernetes/k8s_schemas/, and `mlops deploy
+    pin-image` pinning a digest the built manifests then run."""
+    run_integration(session, "kubernetes", "kubernetes-validate>=1.34")
+
+
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
     """ruff check and ruff format --check over the repository (the template is linted by tests)."""

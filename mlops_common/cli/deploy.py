@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -15,7 +16,7 @@ from mlops_common.cli._options import (
 )
 from mlops_common.cli._render import emit
 
-__all__ = ["app", "down", "rollback", "status", "up"]
+__all__ = ["app", "down", "pin_image", "rollback", "status", "up"]
 
 app = typer.Typer(
     name="deploy",
@@ -83,3 +84,27 @@ def down(output: Output = None, as_json: AsJson = False) -> None:
 
     # The status after stopping says "not healthy"; for this command that is the success.
     emit(get_target("local").stop(), as_json=as_json, output=output, exit_code=EXIT_OK)
+
+
+@app.command("pin-image")
+def pin_image(
+    overlay: Annotated[
+        Path, typer.Argument(help="Kustomize overlay folder, e.g. deploy/k8s/overlays/staging.")
+    ],
+    image: Annotated[
+        str, typer.Argument(help="The image by digest (repo@sha256:...) or commit-SHA tag.")
+    ],
+    name: Annotated[
+        str | None,
+        typer.Option(help="Image name the base manifests use (default: the overlay's only one)."),
+    ] = None,
+    output: Output = None,
+    as_json: AsJson = False,
+) -> None:
+    """Make a Kubernetes overlay run IMAGE (GitOps: commit the change, ArgoCD syncs it).
+
+    Refuses a moving tag such as latest; needs no kustomize binary.
+    """
+    from mlops_common.deploy.kustomize import pin_image as pin
+
+    emit(pin(overlay, image, name=name), as_json=as_json, output=output)

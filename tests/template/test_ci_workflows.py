@@ -128,6 +128,19 @@ def answer_matrix() -> list[dict[str, Any]]:
         elif "with_docker" in answers:
             answers["with_serving"] = True
         combos.append(answers)
+    # The Kubernetes target (GitOps jobs instead of the managed deploy) where it can be asked:
+    # an image pushed to a cloud registry; with KServe, which adds a pinning step.
+    for answers in list(combos):
+        if answers.get("with_docker") and answers.get("cloud") != "local":
+            if answers.get("ml_task", "classification") == "classification":
+                combos.append(
+                    {
+                        **answers,
+                        "with_kubernetes": True,
+                        "with_kserve": True,
+                        "k8s_gitops_repo": "https://git.example.com/team/churn-model.git",
+                    }
+                )
     # A private package index changes the install environment of every job.
     for ci in ("github", "gitlab"):
         combos.append({"ci": ci, "package_index_url": "https://pypi.example.com/simple"})
@@ -146,6 +159,10 @@ class Rendered:
     @property
     def cloud(self) -> str:
         return self.answers.get("cloud", "local")
+
+    @property
+    def with_kubernetes(self) -> bool:
+        return bool(self.answers.get("with_kubernetes"))
 
     @property
     def with_docker(self) -> bool:
@@ -532,7 +549,12 @@ def test_no_expression_is_expanded_inside_run_scripts(github_projects: list[Rend
 def test_permissions_are_empty_at_the_top_and_least_privilege_per_job(
     github_projects: list[Rendered],
 ) -> None:
-    writers = {"retrain": {"contents", "pull-requests"}, "release": {"contents"}}
+    writers = {
+        "retrain": {"contents", "pull-requests"},
+        "release": {"contents"},
+        "gitops-staging": {"contents"},
+        "gitops-production": {"contents", "pull-requests"},
+    }
     for where, workflow, _text in all_github_workflows(github_projects):
         assert workflow.get("permissions") == {}, f"{where}: top-level permissions must be {{}}"
         for job_name, job in workflow["jobs"].items():
@@ -604,8 +626,9 @@ def test_default_branch_builds_pushes_and_deploys_behind_the_production_environm
             assert pushes == (project.cloud != "local"), project
             if pushes:
                 assert image["env"]["IMAGE"] == REGISTRIES[project.cloud], project
-        assert ("deploy" in jobs) == (project.cloud != "local"), project
-        if project.cloud != "local":
+        assert ("deploy" in jobs) == (project.cloud != "local" and not project.with_kubernetes)
+        assert ("gitops-production" in jobs) == project.with_kubernetes, project
+        if "deploy" in jobs:
             deploy = jobs["deploy"]
             assert deploy["environment"] == "production", project
             assert "default_branch" in deploy["if"], project
@@ -702,8 +725,9 @@ def test_gitlab_deploys_manually_to_production_and_trains_only_on_schedules(
         deploys = f"mlops deploy up --target {project.cloud}" in scripts["promote"]
         assert deploys == (project.cloud != "local"), project
         assert ("container-image" in jobs) == project.with_docker, project
-        assert ("deploy" in jobs) == (project.cloud != "local"), project
-        if project.cloud != "local":
+        assert ("deploy" in jobs) == (project.cloud != "local" and not project.with_kubernetes)
+        assert ("gitops-production" in jobs) == project.with_kubernetes, project
+        if "deploy" in jobs:
             deploy = jobs["deploy"]
             assert deploy["environment"]["name"] == "production", project
             assert deploy["rules"][0]["when"] == "manual", project
@@ -772,6 +796,7 @@ def test_every_command_the_ci_runs_exists_in_the_rendered_project(
 
 
 # ---- end to end: the pipeline job's commands, really run -----------------------------------
+
 
 @pytest.mark.e2e
 @pytest.mark.xdist_group("e2e")
@@ -846,6 +871,12 @@ def test_the_image_job_uses_the_build_identity_and_only_deploy_the_deploy_identi
         if project.cloud == "local":
             continue
         build, deploy = IDENTITIES[project.cloud]
+        if project.with_kubernetes:
+            # ArgoCD pulls what CI committed: no CI job holds a deploy identity at all.
+            text = project.path / (".gitlab-ci.yml" if project.ci == "gitlab" else ".github")
+            files = [text] if text.is_file() else sorted(text.rglob("*.yml"))
+            assert not any(deploy in f.read_text(encoding="utf-8") for f in files), project
+            continue
         if project.ci == "github":
             jobs = project.workflows()["ci.yml"]["jobs"]
             build_job = yaml.safe_dump(jobs.get("image", {}))
@@ -892,8 +923,8 @@ def test_no_job_pushes_or_deploys_a_moving_image_tag(rendered: list[Rendered]) -
 
 def test_deploy_runs_the_digest_the_image_job_pushed(rendered: list[Rendered]) -> None:
     for project in rendered:
-        if project.cloud == "local":
-            continue
+        if project.cloud == "local" or project.with_kubernetes:
+            continue  # the Kubernetes target pins the digest in git: tests/integrations/kubernetes
         deploy_command = f'mlops deploy up --target {project.cloud} --image "$SERVING_IMAGE"'
         if project.ci == "github":
             jobs = project.workflows()["ci.yml"]["jobs"]
