@@ -131,16 +131,16 @@ def answer_matrix() -> list[dict[str, Any]]:
     # The Kubernetes target (GitOps jobs instead of the managed deploy) where it can be asked:
     # an image pushed to a cloud registry; with KServe, which adds a pinning step.
     for answers in list(combos):
-        if answers.get("with_docker") and answers.get("cloud") != "local":
-            if answers.get("ml_task", "classification") == "classification":
-                combos.append(
-                    {
-                        **answers,
-                        "with_kubernetes": True,
-                        "with_kserve": True,
-                        "k8s_gitops_repo": "https://git.example.com/team/churn-model.git",
-                    }
-                )
+        registry = answers.get("with_docker") and answers.get("cloud") != "local"
+        if registry and answers.get("ml_task", "classification") == "classification":
+            combos.append(
+                {
+                    **answers,
+                    "with_kubernetes": True,
+                    "with_kserve": True,
+                    "k8s_gitops_repo": "https://git.example.com/team/churn-model.git",
+                }
+            )
     # A private package index changes the install environment of every job.
     for ci in ("github", "gitlab"):
         combos.append({"ci": ci, "package_index_url": "https://pypi.example.com/simple"})
@@ -686,7 +686,8 @@ def test_continuous_training_checks_the_capture_then_retrains_gates_and_proposes
         register = step_named(promote, "dvc repro --force --downstream train")
         assert register["env"]["MLFLOW_TRACKING_URI"] == TEAM_REGISTRY, project
         deploys = f"mlops deploy up --target {project.cloud}" in run_text(promote)
-        assert deploys == (project.cloud != "local"), project
+        # The Kubernetes target deploys through git (gitops jobs), not from here.
+        assert deploys == (project.cloud != "local" and not project.with_kubernetes), project
         for name, job in jobs.items():
             if name != "promote":
                 assert "mlops deploy" not in run_text(job), f"{project}:{name}"
@@ -723,7 +724,8 @@ def test_gitlab_deploys_manually_to_production_and_trains_only_on_schedules(
         assert promote["rules"][0]["when"] == "manual" and promote["needs"] == ["retrain"]
         assert "dvc repro --force --downstream train" in scripts["promote"], project
         deploys = f"mlops deploy up --target {project.cloud}" in scripts["promote"]
-        assert deploys == (project.cloud != "local"), project
+        # The Kubernetes target deploys through git (gitops jobs), not from here.
+        assert deploys == (project.cloud != "local" and not project.with_kubernetes), project
         assert ("container-image" in jobs) == project.with_docker, project
         assert ("deploy" in jobs) == (project.cloud != "local" and not project.with_kubernetes)
         assert ("gitops-production" in jobs) == project.with_kubernetes, project
@@ -871,27 +873,22 @@ def test_the_image_job_uses_the_build_identity_and_only_deploy_the_deploy_identi
         if project.cloud == "local":
             continue
         build, deploy = IDENTITIES[project.cloud]
-        if project.with_kubernetes:
-            # ArgoCD pulls what CI committed: no CI job holds a deploy identity at all.
-            text = project.path / (".gitlab-ci.yml" if project.ci == "gitlab" else ".github")
-            files = [text] if text.is_file() else sorted(text.rglob("*.yml"))
-            assert not any(deploy in f.read_text(encoding="utf-8") for f in files), project
-            continue
         if project.ci == "github":
             jobs = project.workflows()["ci.yml"]["jobs"]
             build_job = yaml.safe_dump(jobs.get("image", {}))
-            deploy_job = yaml.safe_dump(jobs["deploy"])
         else:
             jobs = gitlab_jobs(project.gitlab())
             build_job = yaml.safe_dump(jobs.get("container-image", {}))
-            deploy_job = yaml.safe_dump(jobs["deploy"])
-        assert deploy in deploy_job and build not in deploy_job, project
         assert deploy not in build_job, f"{project}: the image job can reach the deploy identity"
         if project.with_docker:
             assert build in build_job, project
-        # The deploy identity is assumed only inside the protected environment.
-        environment = jobs["deploy"]["environment"]
-        assert (environment if project.ci == "github" else environment["name"]) == "production"
+        # The Kubernetes target has no deploy job: ArgoCD pulls what the gitops jobs commit.
+        if not project.with_kubernetes:
+            deploy_job = yaml.safe_dump(jobs["deploy"])
+            assert deploy in deploy_job and build not in deploy_job, project
+            # The deploy identity is assumed only inside the protected environment.
+            environment = jobs["deploy"]["environment"]
+            assert (environment if project.ci == "github" else environment["name"]) == "production"
         # ...and in no other job, except continuous training's `promote`, which runs on the
         # same protected environment.
         if project.ci == "github":
