@@ -348,6 +348,10 @@ def _ci_file_present(project_dir: Path, ci: str) -> bool:
         return folder.is_dir() and any(folder.glob("*.y*ml"))
     if ci == "gitlab":
         return (project_dir / ".gitlab-ci.yml").is_file()
+    if ci == "circleci":
+        return (project_dir / ".circleci" / "config.yml").is_file()
+    if ci == "azure-devops":
+        return (project_dir / "azure-pipelines.yml").is_file()
     return ci in ("none", "")
 
 

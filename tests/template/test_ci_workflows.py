@@ -50,6 +50,17 @@ pytestmark = pytest.mark.xdist_group("ci_workflows")
 TEMPLATE = REPO_ROOT / "template"
 GITHUB_TEMPLATES = TEMPLATE / "{% if ci == 'github' %}.github{% endif %}" / "workflows"
 GITLAB_TEMPLATE = TEMPLATE / "{% if ci == 'gitlab' %}.gitlab-ci.yml{% endif %}.jinja"
+CIRCLECI_TEMPLATE = TEMPLATE / "{% if ci == 'circleci' %}.circleci{% endif %}" / "config.yml.jinja"
+AZURE_TEMPLATE = TEMPLATE / "{% if ci == 'azure-devops' %}azure-pipelines.yml{% endif %}.jinja"
+# Each provider's CI files in a rendered project.
+CI_FILES = {
+    "github": ".github/workflows/*.yml",
+    "gitlab": ".gitlab-ci.yml",
+    "circleci": ".circleci/config.yml",
+    "azure-devops": "azure-pipelines.yml",
+}
+# CI providers that reach only some clouds (copier.yml's validator refuses the others).
+CLOUDS_OF_CI = {"azure-devops": ("local", "azure")}
 OWN_WORKFLOWS = REPO_ROOT / ".github" / "workflows"
 BIN_DIR = Path(sys.executable).parent
 NODE_BIN = REPO_ROOT / ".nox" / "node-tools" / "node_modules" / ".bin"
@@ -108,7 +119,7 @@ def choices_of(question: str) -> list[Any]:
 
 
 def ci_template_text() -> str:
-    files = [*GITHUB_TEMPLATES.glob("*.jinja"), GITLAB_TEMPLATE]
+    files = [*GITHUB_TEMPLATES.glob("*.jinja"), GITLAB_TEMPLATE, CIRCLECI_TEMPLATE, AZURE_TEMPLATE]
     return "\n".join(path.read_text(encoding="utf-8") for path in files)
 
 
@@ -121,6 +132,11 @@ def answer_matrix() -> list[dict[str, Any]]:
         answers = dict(zip(axes, values, strict=True))
         if answers["ci"] == "none":
             continue
+        if (
+            answers["ci"] in CLOUDS_OF_CI
+            and answers.get("cloud") not in CLOUDS_OF_CI[answers["ci"]]
+        ):
+            continue
         if answers.get("with_docker") and answers.get("with_serving") is False:
             continue  # with_docker is only asked when the service is included
         if "with_docker" in answers and answers.get("with_serving") is False:
@@ -132,7 +148,8 @@ def answer_matrix() -> list[dict[str, Any]]:
     # an image pushed to a cloud registry; with KServe, which adds a pinning step.
     for answers in list(combos):
         registry = answers.get("with_docker") and answers.get("cloud") != "local"
-        if registry and answers.get("ml_task", "classification") == "classification":
+        gitops_ci = answers["ci"] in ("github", "gitlab")  # copier.yml refuses the others
+        if registry and gitops_ci and answers.get("ml_task", "classification") == "classification":
             combos.append(
                 {
                     **answers,
@@ -176,6 +193,15 @@ class Rendered:
 
     def gitlab(self) -> dict[str, Any]:
         return load_yaml(self.path / ".gitlab-ci.yml")
+
+    def circleci(self) -> dict[str, Any]:
+        return load_yaml(self.path / ".circleci" / "config.yml")
+
+    def azure(self) -> dict[str, Any]:
+        return load_yaml(self.path / "azure-pipelines.yml")
+
+    def ci_files(self) -> list[Path]:
+        return sorted(self.path.glob(CI_FILES[self.ci])) if self.ci in CI_FILES else []
 
     def __str__(self) -> str:
         return ",".join(f"{key}={value}" for key, value in self.answers.items())
@@ -274,8 +300,51 @@ def split_script(text: str, origin: str) -> Script:
     return script
 
 
+def circleci_step_scripts(config: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """(job or command name, run text) of every `run` step; `<< parameters.x >>` made inert."""
+    for group in ("jobs", "commands"):
+        for name, job in (config.get(group) or {}).items():
+            for step in job.get("steps", []):
+                if isinstance(step, dict) and "run" in step:
+                    run = step["run"]
+                    text = run if isinstance(run, str) else run["command"]
+                    yield name, re.sub(r"<<[^>]*>>", " PARAMETER ", text)
+
+
+def azure_jobs(config: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(stage:job, job) of every job and deployment job."""
+    for stage in config.get("stages", []):
+        for job in stage.get("jobs", []):
+            yield f"{stage['stage']}:{job.get('job') or job.get('deployment')}", job
+
+
+def azure_job_steps(job: dict[str, Any]) -> list[dict[str, Any]]:
+    steps = job.get("steps")
+    if steps is None:  # a deployment job's steps live in its strategy
+        steps = job.get("strategy", {}).get("runOnce", {}).get("deploy", {}).get("steps", [])
+    return steps
+
+
+def azure_step_scripts(config: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """(stage:job, script) of every script step and AzureCLI inline script; `$(macro)` made a
+    plain variable so the shell reading sees one token."""
+    for where, job in azure_jobs(config):
+        for step in azure_job_steps(job):
+            text = (
+                step.get("script") or step.get("bash") or step.get("inputs", {}).get("inlineScript")
+            )
+            if text:
+                yield where, re.sub(r"\$\(([\w.]+)\)", r"$\1", text)
+
+
 def ci_scripts(project: Rendered) -> Iterator[tuple[str, Script]]:
-    if project.ci == "github":
+    if project.ci == "circleci":
+        for name, text in circleci_step_scripts(project.circleci()):
+            yield name, split_script(text, f".circleci/config.yml:{name}")
+    elif project.ci == "azure-devops":
+        for where, text in azure_step_scripts(project.azure()):
+            yield where, split_script(text, f"azure-pipelines.yml:{where}")
+    elif project.ci == "github":
         for name, workflow in project.workflows().items():
             for job_name, job in workflow["jobs"].items():
                 for step in job.get("steps", []):
@@ -354,10 +423,27 @@ def runtime_files(project: Path) -> set[str]:
     return set(re.findall(r'^prediction_log = "([^"]+)"', pyproject, re.M))
 
 
+def workspace_files(project: Path) -> set[str]:
+    """Files a CircleCI job persists to the workspace, which later jobs attach at the same root."""
+    config_file = project / ".circleci" / "config.yml"
+    if not config_file.exists():
+        return set()
+    files = set()
+    for job in load_yaml(config_file)["jobs"].values():
+        for step in job["steps"]:
+            if isinstance(step, dict) and "persist_to_workspace" in step:
+                persisted = step["persist_to_workspace"]
+                root = persisted["root"].strip("./")
+                files |= {f"{root}/{path}" if root else path for path in persisted["paths"]}
+    return files
+
+
 def path_is_known(project: Path, token: str, produced: set[str]) -> bool:
     """The path exists in the project, or the pipeline, the service or the job writes it."""
     clean = token.rstrip("/")
     if (project / clean).exists() or clean in produced | runtime_files(project):
+        return True
+    if clean in workspace_files(project):
         return True
     outputs = dvc_outputs(project) | {"dvc.lock"}
     return any(out == clean or out.startswith(clean + "/") for out in outputs)
@@ -430,8 +516,9 @@ def test_matrix_covers_every_ci_provider_and_cloud_from_copier_yml() -> None:
 
 def test_ci_none_renders_no_workflow(render_project: Any) -> None:
     project = render_project(ci="none")
-    assert not (project / ".github").exists()
-    assert not (project / ".gitlab-ci.yml").exists()
+    for pattern in CI_FILES.values():
+        assert not list(project.glob(pattern)), pattern
+    assert not (project / ".circleci").exists() and not (project / "ci").exists()
 
 
 def test_missing_linter_fails_with_how_to_install_it() -> None:
@@ -575,8 +662,7 @@ def test_permissions_are_empty_at_the_top_and_least_privilege_per_job(
 
 def test_cloud_login_uses_oidc_and_no_stored_keys(rendered: list[Rendered]) -> None:
     for project in rendered:
-        files = [*(project.path / ".github").rglob("*.yml"), project.path / ".gitlab-ci.yml"]
-        for path in files:
+        for path in project.ci_files():
             if path.exists():
                 # The one stored secret allowed: a private package index's password (an index
                 # has no OIDC login); cloud access never uses stored keys.
@@ -870,7 +956,7 @@ def test_the_image_job_uses_the_build_identity_and_only_deploy_the_deploy_identi
     rendered: list[Rendered],
 ) -> None:
     for project in rendered:
-        if project.cloud == "local":
+        if project.cloud == "local" or project.ci not in ("github", "gitlab"):
             continue
         build, deploy = IDENTITIES[project.cloud]
         if project.ci == "github":
@@ -908,19 +994,23 @@ def test_the_image_job_uses_the_build_identity_and_only_deploy_the_deploy_identi
 
 def test_no_job_pushes_or_deploys_a_moving_image_tag(rendered: list[Rendered]) -> None:
     for project in rendered:
-        files = [*(project.path / ".github").rglob("*.yml"), project.path / ".gitlab-ci.yml"]
-        for path in (path for path in files if path.exists()):
+        for path in project.ci_files():
             text = path.read_text(encoding="utf-8")
             assert ":latest" not in text, f"{project}:{path.name} names a :latest image"
             for line in text.splitlines():
                 if "docker build" in line or "acr build" in line:
                     assert line.count("--tag") + line.count("--image") == 1, line
-                    assert "SHA" in line, f"{project}: {line.strip()} is not tagged by commit"
+                    commit = ("SHA", "Build.SourceVersion")
+                    assert any(name in line for name in commit), (
+                        f"{project}: {line.strip()} is not tagged by commit"
+                    )
 
 
 def test_deploy_runs_the_digest_the_image_job_pushed(rendered: list[Rendered]) -> None:
     for project in rendered:
-        if project.cloud == "local" or project.with_kubernetes:
+        if project.cloud == "local" or project.ci not in ("github", "gitlab"):
+            continue
+        if project.with_kubernetes:
             continue  # the Kubernetes target pins the digest in git: tests/integrations/kubernetes
         deploy_command = f'mlops deploy up --target {project.cloud} --image "$SERVING_IMAGE"'
         if project.ci == "github":
@@ -966,6 +1056,9 @@ def test_every_base_image_is_pinned_by_digest(rendered: list[Rendered]) -> None:
             images += re.findall(r"^FROM\s+(\S+)", dockerfile.read_text(encoding="utf-8"), re.M)
         if project.ci == "gitlab":
             images += gitlab_images(project.gitlab())
+        if project.ci == "circleci":
+            for executor in project.circleci()["executors"].values():
+                images += [container["image"] for container in executor.get("docker", [])]
         for image in images:
             seen.add(image)
             assert DIGEST_PINNED.match(image) or image in VERSION_PINNED_ONLY, (
@@ -1003,3 +1096,186 @@ def test_dockerfiles_of_every_ci_cloud_and_docker_answer_pass_hadolint(
     assert len(dockerfiles) == sum(1 for p in rendered if p.with_docker)
     result = run_tool(hadolint, "--failure-threshold", "warning", *map(str, dockerfiles))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# ---- CircleCI and Azure Pipelines ------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def circleci_projects(rendered: list[Rendered]) -> list[Rendered]:
+    return [project for project in rendered if project.ci == "circleci"]
+
+
+@pytest.fixture(scope="session")
+def azure_projects(rendered: list[Rendered]) -> list[Rendered]:
+    return [project for project in rendered if project.ci == "azure-devops"]
+
+
+def test_rendered_circleci_configs_match_the_circleci_schema(
+    circleci_projects: list[Rendered],
+) -> None:
+    files = [str(path) for project in circleci_projects for path in project.ci_files()]
+    assert len(files) == len(circleci_projects) >= 8
+    result = run_tool(
+        require_tool("check-jsonschema"), "--builtin-schema", "vendor.circle-ci", *files
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_rendered_azure_pipelines_match_the_azure_pipelines_schema(
+    azure_projects: list[Rendered],
+) -> None:
+    files = [str(path) for project in azure_projects for path in project.ci_files()]
+    assert len(files) == len(azure_projects) >= 4
+    # The vendor schema's patterns use escapes the default (ECMA) regex engine rejects.
+    result = run_tool(
+        require_tool("check-jsonschema"),
+        "--regex-variant",
+        "python",
+        "--builtin-schema",
+        "vendor.azure-pipelines",
+        *files,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+def circleci_workflow_jobs(config: dict[str, Any], workflow: str) -> dict[str, dict[str, Any]]:
+    jobs = {}
+    for entry in config["workflows"][workflow]["jobs"]:
+        name, options = (entry, {}) if isinstance(entry, str) else next(iter(entry.items()))
+        jobs[name] = options or {}
+    return jobs
+
+
+def test_circleci_deploys_only_after_an_approval_in_the_production_context(
+    circleci_projects: list[Rendered],
+) -> None:
+    scheduled = ["scheduled_pipeline", "<< pipeline.trigger_source >>"]
+    for project in circleci_projects:
+        config = project.circleci()
+        ci = circleci_workflow_jobs(config, "ci")
+        ct = circleci_workflow_jobs(config, "continuous-training")
+        assert config["workflows"]["ci"]["when"] == {"not": {"equal": scheduled}}, project
+        assert config["workflows"]["continuous-training"]["when"] == {"equal": scheduled}
+        assert {"lint", "tests", "pipeline"} <= set(ci), project
+        assert {"drift", "retrain", "promote", "template-updates"} <= set(ct), project
+        assert ct["hold-promote"]["type"] == "approval", project
+        assert ct["promote"]["requires"] == ["hold-promote"], project
+        assert ct["promote"]["context"] == ["production"], project
+        identities: dict[str, list[str]] = {}
+        for job_name, job in config["jobs"].items():
+            for step in job["steps"]:
+                if isinstance(step, dict) and "cloud-login" in step:
+                    identities.setdefault(step["cloud-login"]["identity"], []).append(job_name)
+        if project.cloud == "local":
+            assert not identities and "deploy" not in ci, project
+            continue
+        assert ci["hold-deploy"]["type"] == "approval", project
+        assert ci["deploy"]["requires"] == ["hold-deploy"], project
+        assert ci["deploy"]["context"] == ["production"], project
+        # The deploy identity only in jobs that run in the production context, after approval.
+        assert sorted(identities["deploy"]) == ["deploy", "promote"], project
+        assert identities.get("build", []) == (["image"] if project.with_docker else []), project
+        if project.with_docker:
+            assert ci["image"]["context"] == ["build"], project
+            assert "production" not in ci["image"]["context"], project
+
+
+def test_azure_pipelines_deploy_only_from_the_production_environment(
+    azure_projects: list[Rendered],
+) -> None:
+    for project in azure_projects:
+        config = project.azure()
+        stages = {stage["stage"]: stage for stage in config["stages"]}
+        assert stages["check"]["condition"] == "ne(variables['Build.Reason'], 'Schedule')"
+        ct = stages["continuous_training"]
+        assert ct["condition"] == "eq(variables['Build.Reason'], 'Schedule')", project
+        assert config["schedules"][0]["cron"], project
+        connections: dict[str, list[tuple[str, Any]]] = {}
+        for where, job in azure_jobs(config):
+            for step in azure_job_steps(job):
+                connection = step.get("inputs", {}).get("azureSubscription")
+                if connection:
+                    connections.setdefault(connection, []).append((where, job.get("environment")))
+                if "checkout" in step:
+                    assert step.get("persistCredentials") == (
+                        "true" if where.endswith(":retrain") else "false"
+                    ), f"{project}:{where} keeps git credentials"
+        promote = next(job for where, job in azure_jobs(config) if where.endswith(":promote"))
+        assert promote["environment"] == "production", project
+        if project.cloud == "local":
+            assert not connections, project
+            continue
+        slug = "churn-model"
+        assert {environment for _, environment in connections[f"{slug}-deploy"]} == {"production"}
+        assert all(environment is None for _, environment in connections[f"{slug}-ci"]), project
+        if project.with_docker:
+            assert [where for where, _ in connections[f"{slug}-build"]] == ["build:image"]
+
+
+def test_cloud_login_script_exports_short_lived_credentials_and_never_prints_the_token(
+    circleci_projects: list[Rendered], tmp_path: Path
+) -> None:
+    """ci/cloud-login.sh run for real per cloud, as CircleCI runs it (without --docker)."""
+    clouds_seen = set()
+    for project in circleci_projects:
+        script = project.path / "ci" / "cloud-login.sh"
+        if project.cloud == "local":
+            assert not script.exists(), project
+            continue
+        if project.cloud in clouds_seen:
+            continue
+        clouds_seen.add(project.cloud)
+        assert os.access(script, os.X_OK), f"{script} is not executable"
+        work = tmp_path / project.cloud
+        work.mkdir()
+        env_file = work / "bash_env"
+        token = "header.payload-not-a-real-token.signature"
+        env = {
+            "PATH": os.environ["PATH"],
+            "BASH_ENV": str(env_file),
+            "OIDC_TOKEN": token,
+            "GCP_WORKLOAD_IDENTITY_PROVIDER": "projects/1/locations/global/workloadIdentityPools/"
+            "pool/providers/circleci",
+            "GCP_DEPLOY_SERVICE_ACCOUNT": "deploy@churn-model.iam.gserviceaccount.com",
+            "AZURE_DEPLOY_CLIENT_ID": "11111111-2222-3333-4444-555555555555",
+            "AZURE_TENANT_ID": "66666666-7777-8888-9999-000000000000",
+        }
+        result = subprocess.run(
+            ["bash", str(script), "deploy"], cwd=work, env=env, capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stderr
+        assert token not in result.stdout + result.stderr
+        exports = env_file.read_text(encoding="utf-8")
+        stored = work / ".ci-credentials" / "oidc-token"
+        assert stored.read_text(encoding="utf-8") == token
+        assert stat_mode(stored.parent) == 0o700 and stat_mode(stored) == 0o600
+        expected = {
+            "aws": "AWS_ROLE_ARN='arn:aws:iam::123456789012:role/churn-model-circleci-deploy'",
+            "gcp": "GOOGLE_APPLICATION_CREDENTIALS=",
+            "azure": "AZURE_CLIENT_ID='11111111-2222-3333-4444-555555555555'",
+        }[project.cloud]
+        assert expected in exports, exports
+        if project.cloud == "gcp":
+            config = json.loads((work / ".ci-credentials" / "gcp-credentials.json").read_text())
+            assert config["type"] == "external_account", config
+            assert "deploy@churn-model" in config["service_account_impersonation_url"]
+        # Without a token (a job outside any context) or with an unknown identity: one line, exit.
+        for argv, variables, code in (
+            (["deploy"], {"OIDC_TOKEN": ""}, 3),
+            (["root"], {}, 2),
+        ):
+            refused = subprocess.run(
+                ["bash", str(script), *argv],
+                cwd=work,
+                env={**env, **variables},
+                capture_output=True,
+                text=True,
+            )
+            assert refused.returncode == code, refused.stderr
+            assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    assert clouds_seen == {"aws", "gcp", "azure"}
+
+
+def stat_mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
