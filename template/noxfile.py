@@ -135,32 +135,31 @@ def drift(session: nox.Session) -> None:
         report = json.loads((REPORTS / "drift.json").read_text(encoding="utf-8"))
         verdict, retrain = report["verdict"], code == 1
         drifted = report.get("drifted_columns") or []
-        named = f": {', '.join(drifted)}" if drifted else ""
+        shown = ", ".join(drifted[:8]) + (f" and {len(drifted) - 8} more" if drifted[8:] else "")
+        named = f": {shown}" if drifted else ""
         lines.append(f"Drift: **{verdict}** ({len(drifted)} drifted columns{named})")
         if verdict == "insufficient data":
             rows = report.get("current_rows")
             lines.append(f"Too few captured rows ({rows}) to judge: no retraining this time.")
         if found["labels"] and verdict != "insufficient data":
-            degraded = (
-                answer(
-                    session,
-                    "mlops",
-                    "monitor",
-                    model,
-                    capture,
-                    "--since",
-                    window,
-                    "--labels",
-                    found["labels"],
-                    "--params",
-                    "params.yaml",
-                    "--output",
-                    "reports/monitor.json",
-                )
-                == 1
+            code = answer(
+                session,
+                "mlops",
+                "monitor",
+                model,
+                capture,
+                "--since",
+                window,
+                "--labels",
+                found["labels"],
+                "--params",
+                "params.yaml",
+                "--output",
+                "reports/monitor.json",
             )
-            retrain = retrain or degraded
-            lines.append(f"Quality on labelled traffic: {'degraded' if degraded else 'held'}.")
+            quality = json.loads((REPORTS / "monitor.json").read_text(encoding="utf-8"))
+            retrain = retrain or code == 1  # degradation
+            lines.append(f"Quality on labelled traffic: **{quality['verdict']}**.")
     lines.append("")
     lines.append("Retraining on fresh data." if retrain else "No retraining.")
     (REPORTS / "drift.md").write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -5,9 +5,9 @@ service captures traffic where ``[tool.mlops] capture`` says (a local folder, th
 moto S3), and the jobs of the rendered ``.github/workflows/continuous-training.yml`` run as
 written: every ``run:`` step through bash, in job order, with GitHub's contexts (``vars``,
 ``needs``, step outputs, ``$GITHUB_OUTPUT``, ``$GITHUB_STEP_SUMMARY``) filled in and each job's
-``if:`` evaluated. nox runs the rendered noxfile's sessions in this environment with installs
-skipped (tools/ci_jobs.py). Then ``mlops deploy up --target local``
-serves the new champion.
+``if:`` evaluated; once labels are set in params.yaml the check also runs ``mlops monitor``. nox
+runs the rendered noxfile's sessions in this environment with installs skipped
+(tools/ci_jobs.py). Then ``mlops deploy up --target local`` serves the new champion.
 
 Not exercised: GitHub itself (runners, artifact transfer: the jobs share one workspace here, the
 production environment's approval, the OIDC logins) and gh's own API call: the pull request the
@@ -212,6 +212,32 @@ def set_capture(project: Path, destination: str) -> None:
     pyproject.write_text(text, encoding="utf-8")
 
 
+def write_labels(captured: Any, sent: Any, path: Path) -> Path:
+    """The labels a team collects later: each captured row's true target, keyed by request id
+    and row. ``sent`` holds the rows in the order they were sent (one client, one request at a
+    time), which is the captured records' order by timestamp."""
+    import numpy as np
+
+    rows = captured.sort_values("timestamp", kind="stable").reset_index(drop=True)
+    assert len(rows) == len(sent), (len(rows), len(sent))
+    first = next(column for column in sent.columns if column != "target")
+    assert np.allclose(rows[first], sent[first].to_numpy()), "captured rows out of order"
+    rows["row"] = rows.groupby("request_id", sort=False).cumcount()
+    rows["target"] = sent["target"].to_numpy()
+    rows[["request_id", "row", "target"]].to_csv(path, index=False)
+    return path
+
+
+def set_labels(project: Path, labels: Path) -> None:
+    """params.yaml `monitor.labels`: with it set, continuous training also runs mlops monitor."""
+    params = project / "params.yaml"
+    text, count = re.subn(
+        r'^  labels: ".*"$', f'  labels: "{labels}"', params.read_text(encoding="utf-8"), flags=re.M
+    )
+    assert count == 1, "params.yaml has no monitor.labels line"
+    params.write_text(text, encoding="utf-8")
+
+
 def git(project: Path, env: dict[str, str], *args: str) -> str:
     return project_workflow.run(["git", *args], project, env).stdout
 
@@ -234,6 +260,10 @@ def moto(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, str]]
 
         boto3.client("s3", endpoint_url=url, **_keys(aws)).create_bucket(Bucket=BUCKET)
         yield url, {**aws, "AWS_ENDPOINT_URL": url}
+
+
+def _s3fs_keys(aws: dict[str, str]) -> dict[str, str]:
+    return {"key": aws["AWS_ACCESS_KEY_ID"], "secret": aws["AWS_SECRET_ACCESS_KEY"]}
 
 
 def _keys(aws: dict[str, str]) -> dict[str, str]:
@@ -320,8 +350,19 @@ def test_drift_retrains_gates_on_the_same_holdout_promotes_and_deploys(moto, tmp
     captured = sorted((project / "logs" / "capture").glob("date=*/hour=*/*.jsonl.gz"))
     assert captured, "the service captured nothing to logs/capture"
     assert all(json.loads(gzip.decompress(p.read_bytes()).splitlines()[0]) for p in captured)
+    # Labels arrived for that traffic: CT now also checks the model's quality (mlops monitor).
+    import pandas as pd
+
+    from mlops_common.serving.capture import read_capture
+
+    local = read_capture(project / "logs" / "capture")
+    sent = pd.concat([original.head(20), original], ignore_index=True)
+    set_labels(project, write_labels(local, sent, tmp_path / "labels-unshifted.csv"))
     report = check_capture()
     assert (report["verdict"], report["retrain"]) == ("no drift", "false"), report["summary"]
+    quality = json.loads((reports / "monitor.json").read_text(encoding="utf-8"))
+    assert quality["verdict"] == "no degradation", report["summary"]
+    assert "Quality on labelled traffic: **no degradation**." in report["summary"]
     assert not Workflow(project, env, context).run("retrain")  # `if:` skips it
 
     # 3. The world moves; the capture now goes to S3 (moto), where CT reads it back.
@@ -335,8 +376,14 @@ def test_drift_retrains_gates_on_the_same_holdout_promotes_and_deploys(moto, tmp
         Bucket=BUCKET, Prefix="traffic/date="
     )
     assert listed.get("KeyCount", 0) >= 1, listed
+    remote = read_capture(
+        f"s3://{BUCKET}/traffic",
+        storage_options={"client_kwargs": {"endpoint_url": moto_url}, **_s3fs_keys(aws)},
+    )
+    set_labels(project, write_labels(remote, moved, tmp_path / "labels-shifted.csv"))
     report = check_capture()
     assert (report["verdict"], report["retrain"]) == ("drift", "true"), report["summary"]
+    assert "Quality on labelled traffic: **degradation**." in report["summary"]
     assert report["current_source"].startswith(f"s3://{BUCKET}/traffic")
 
     # 4. Retrain on the fresh (moved) data in a scratch store, gate against the champion
