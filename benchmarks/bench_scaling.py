@@ -31,8 +31,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-ENGINES = ("pandas", "spark", "duckdb")
-DRIFT_ENGINES = ("pandas", "spark")
 FILES = 8  # Parquet files per data set: Spark reads them in parallel
 
 
@@ -148,10 +146,32 @@ def measure(engine: str, data: Path, database: Path, profile: Path) -> dict[str,
     return {**result, "wall": wall, "peak_mb": peak / 2**20}
 
 
+def _report(rows: int, engine: str, result: dict[str, Any], base: dict[str, Any] | None) -> bool:
+    """Print one engine's line; whether it reached the pandas verdicts."""
+    timings = result["timings"]
+    same = base is None or (
+        result["outcomes"] == base["outcomes"]
+        and (result["drift"] is None or result["drift"] == base["drift"])
+    )
+    ratio = timings["validate"] / base["timings"]["validate"] if base else float("nan")
+    drift = f"{timings['drift']:8.2f}" if "drift" in timings else f"{'-':>8}"
+    setup = timings.get("session", timings.get("read"))
+    setup_text = f"{setup:8.2f}" if setup is not None else f"{'-':>8}"
+    print(
+        f"{rows:>11,} {engine:<7} {timings['validate']:10.2f} {ratio:8.2f}x {drift} "
+        f"{setup_text} {result['wall']:7.1f} {result['peak_mb']:8.0f}  "
+        f"{'same as pandas' if same else 'DIFFERENT from pandas'}",
+        flush=True,
+    )
+    return same
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", default="1000000,10000000", help="comma-separated sizes")
-    parser.add_argument("--engines", default=",".join(ENGINES))
+    parser.add_argument(
+        "--engines", default="pandas,duckdb,spark", help="pandas first: the others' baseline"
+    )
     parser.add_argument("--child", nargs=4, metavar=("ENGINE", "DATA", "DB", "PROFILE"))
     args = parser.parse_args(argv)
     if args.child:
@@ -171,29 +191,16 @@ def main(argv: list[str] | None = None) -> int:
         f"{'rows':>11} {'engine':<7} {'validate s':>10} {'vs pandas':>9} {'drift s':>8} "
         f"{'setup s':>8} {'wall s':>7} {'peak MB':>8}  verdicts"
     )
-    print(header)
+    print(header, flush=True)
     failures = 0
     for rows in (int(r) for r in args.rows.split(",")):
         with tempfile.TemporaryDirectory(prefix="bench-scaling-") as folder:
             data, database, profile = write_data(rows, Path(folder))
-            results = {engine: measure(engine, data, database, profile) for engine in engines}
-        base = results.get("pandas")
-        for engine, result in results.items():
-            timings = result["timings"]
-            same = base is None or (
-                result["outcomes"] == base["outcomes"]
-                and (result["drift"] is None or result["drift"] == base["drift"])
-            )
-            failures += not same
-            ratio = timings["validate"] / base["timings"]["validate"] if base else float("nan")
-            drift = f"{timings['drift']:8.2f}" if "drift" in timings else f"{'-':>8}"
-            setup = timings.get("session", timings.get("read"))
-            setup_text = f"{setup:8.2f}" if setup is not None else f"{'-':>8}"
-            print(
-                f"{rows:>11,} {engine:<7} {timings['validate']:10.2f} {ratio:8.2f}x {drift} "
-                f"{setup_text} {result['wall']:7.1f} {result['peak_mb']:8.0f}  "
-                f"{'same as pandas' if same else 'DIFFERENT from pandas'}"
-            )
+            base = None
+            for engine in engines:  # each line as soon as its engine is done
+                result = measure(engine, data, database, profile)
+                base = base or (result if engine == "pandas" else None)
+                failures += not _report(rows, engine, result, base)
     print(
         "validate s: pandas from reading the Parquet folder (setup s: the read alone), spark "
         "after its session (setup s) from reading the folder, duckdb the in-place queries; "
