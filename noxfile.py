@@ -8,6 +8,7 @@ nox -s demo     render a demo client project and run its whole pipeline
 nox -s bench    benchmarks (ratios against the libraries users would otherwise call)
 nox -s docs     build the documentation site with --strict
 nox -s suites   regenerate template/expectations/*.json from the sample data (-- --check: stale?)
+nox -s exports  regenerate template/orchestration/ with `mlops export` (-- --check: stale?)
 nox -s release  build the wheel and sdist of a vX.Y.Z tag and publish them (-- v1.4.0)
 """
 
@@ -173,6 +174,29 @@ def kubernetes(session: nox.Session) -> None:
     run_integration(session, "kubernetes", "kubernetes-validate>=1.34")
 
 
+@nox.session(python=PYTHON, tags=["test"])
+def prefect(session: nox.Session) -> None:
+    """The exported Prefect flow runs a rendered project to a champion (ephemeral local server)."""
+    run_integration(session, "prefect", "-e", ".[prefect]")
+
+
+@nox.session(python=PYTHON, tags=["test"])
+def kfp(session: nox.Session) -> None:
+    """The exported Kubeflow pipeline compiles with the kfp v2 SDK and matches dvc.yaml."""
+    run_integration(session, "kfp", "-e", ".[kfp]")
+
+
+@nox.session(python=PYTHON, tags=["test"])
+def airflow(session: nox.Session) -> None:
+    """`airflow dags test` runs the exported DAG to a champion (sqlite metadata database).
+
+    Airflow's own constraints file cannot be fetched here: its compiled closure is committed as
+    tests/integrations/airflow/constraints.txt (regenerate: see that file's header).
+    """
+    constraints = ROOT / "tests" / "integrations" / "airflow" / "constraints.txt"
+    run_integration(session, "airflow", "--constraint", str(constraints), "-e", ".[airflow]")
+
+
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
     """ruff check and ruff format --check over the repository (the template is linted by tests)."""
@@ -215,6 +239,14 @@ def suites(session: nox.Session) -> None:
     """
     install_library(session, "test")
     session.run("python", str(Path(__file__)), "suites", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def exports(session: nox.Session) -> None:
+    """Regenerate the template's orchestrator definitions with `mlops export`
+    (tools/template_exports.py); ``nox -s exports -- --check`` fails when one is stale."""
+    install_library(session, "test")
+    session.run("python", "-m", "tools.template_exports", *session.posargs)
 
 
 def _template_suites(check: bool) -> int:

@@ -141,7 +141,18 @@ def _git_state(root: Path) -> tuple[str, bool | None]:
     commit = _git(root, "rev-parse", "HEAD")
     if not commit:
         return "unknown", None
-    status = _git(root, "status", "--porcelain", "--untracked-files=no")
+    # dvc.lock is DVC's record of the run in progress: `dvc repro` rewrites it stage by stage and
+    # (core.autostage) stages it after each `dvc repro --single-item`, the way orchestrators run
+    # the stages. Its content is in the mlops.dvc.* tags; it does not make the code dirty.
+    status = _git(
+        root,
+        "status",
+        "--porcelain",
+        "--untracked-files=no",
+        "--",
+        ".",
+        ":(exclude,glob)**/dvc.lock",
+    )
     return commit, None if status is None else bool(status)
 
 

@@ -396,6 +396,52 @@ def captured_records(project: Path) -> list[dict[str, Any]]:
     return records
 
 
+def train_run(project: Path, env: dict[str, str]) -> dict[str, Any]:
+    """The tags and params of the MLflow run the last ``train`` stage logged
+    (reports/train_run.json), read with the project's MLflow."""
+    code = (
+        "import json\n"
+        "from mlops_common import store\n"
+        "from mlops_common.config import load_project_config\n"
+        "config = load_project_config()\n"
+        "run_id = json.load(open('reports/train_run.json'))['run_id']\n"
+        "run = store.client(config=config).get_run(run_id)\n"
+        "print(json.dumps({'run_id': run_id, 'tags': run.data.tags,\n"
+        "                  'params': run.data.params}))\n"
+    )
+    result = run(["python", "-c", code], project, env)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+# Tags that name one run or one checkout rather than what the run was made from: the commit,
+# the logged-model history, and the digest of the model's files (its MLmodel names the run).
+PER_RUN_TAGS = ("mlflow.log-model.history", "mlops.git.commit", "mlflow.source.git.commit")
+PER_RUN_PREFIXES = ("mlops.model.sha256",)  # = mlops_common.tags.MODEL_DIGEST
+
+
+def lineage_differences(
+    ran: tuple[Path, dict[str, str]], reference: tuple[Path, dict[str, str]]
+) -> list[str]:
+    """How the tags of the training run in ``ran`` differ from those in ``reference`` (two
+    projects rendered alike, each ``(project, tags)``), besides the run and the checkout it names:
+    empty when an orchestrator left the lineage as plain ``dvc repro`` does."""
+
+    def normalised(project: Path, tags: dict[str, str]) -> dict[str, str]:
+        return {
+            key: value.replace(str(project), "<project>")
+            for key, value in tags.items()
+            if key not in PER_RUN_TAGS and not key.startswith(PER_RUN_PREFIXES)
+        }
+
+    (ran_project, ran_tags), (ref_project, ref_tags) = ran, reference
+    mine, theirs = normalised(ran_project, ran_tags), normalised(ref_project, ref_tags)
+    return [
+        f"{key}: {mine.get(key)!r} != {theirs.get(key)!r}"
+        for key in sorted(mine.keys() | theirs.keys())
+        if mine.get(key) != theirs.get(key)
+    ]
+
+
 def drift(project: Path, env: dict[str, str]) -> tuple[int, dict[str, Any], Path]:
     """``mlops drift`` of the captured traffic against the champion's logged training profile."""
     report = project / "reports" / "drift.json"

@@ -18,6 +18,7 @@ from mlops_common.cli import (
     deploy,
     doctor,
     drift,
+    export,
     fleet,
     monitor,
     registry,
@@ -89,7 +90,7 @@ def version() -> None:
 
 
 app.command()(version)
-for _concern in (validate, suite, drift, monitor, registry, serve, deploy, fleet, doctor):
+for _concern in (validate, suite, drift, monitor, registry, serve, deploy, fleet, export, doctor):
     if hasattr(_concern, "COMMANDS"):
         for _command in _concern.COMMANDS:
             app.command()(_command)

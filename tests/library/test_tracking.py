@@ -122,6 +122,20 @@ def test_lineage_records_git_commit_and_dirty_flag(project):
     assert collect_lineage(project).git_dirty is True
 
 
+def test_dvc_lock_written_and_staged_by_the_pipeline_itself_leaves_the_tree_clean(project):
+    """An orchestrator runs `dvc repro --single-item` per stage; with core.autostage DVC stages
+    dvc.lock after each one, and the training run must still read "clean", as under `dvc repro`."""
+    lock = project / "dvc.lock"
+    lock.write_text("schema: '2.0'\nstages: {}\n", encoding="utf-8")
+    _git(project, "add", "dvc.lock")
+    assert collect_lineage(project).git_dirty is False
+    _git(project, "commit", "-q", "-m", "lock")
+    lock.write_text("schema: '2.0'\nstages: {prepare: {}}\n", encoding="utf-8")
+    assert collect_lineage(project).git_dirty is False
+    (project / "params.yaml").write_text(PARAMS_YAML + "extra: 1\n", encoding="utf-8")
+    assert collect_lineage(project).git_dirty is True
+
+
 def test_lineage_outside_a_git_repository_is_unknown_without_crashing(tmp_path):
     lineage = collect_lineage(tmp_path)
     assert lineage.git_commit == "unknown"
