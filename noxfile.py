@@ -190,8 +190,9 @@ def kfp(session: nox.Session) -> None:
 def airflow(session: nox.Session) -> None:
     """`airflow dags test` runs the exported DAG to a champion (sqlite metadata database).
 
-    Airflow's own constraints file cannot be fetched here: its compiled closure is committed as
-    tests/integrations/airflow/constraints.txt (regenerate: see that file's header).
+    Airflow's own constraints file cannot be fetched here: the compiled closure of the library,
+    its airflow extra and the test group is committed as tests/integrations/airflow/
+    constraints.txt, and installed as constraints (regenerate with the command in its header).
     """
     constraints = ROOT / "tests" / "integrations" / "airflow" / "constraints.txt"
     run_integration(session, "airflow", "--constraint", str(constraints), "-e", ".[airflow]")

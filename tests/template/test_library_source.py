@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from mlops_common.orchestrate import ORCHESTRATORS
 from mlops_common.template_source import canonical_source, library_ref, library_requirement
 from tools.project_workflow import QUIET_ENV, REPO_ROOT, render_project, template_clone
 
@@ -29,7 +30,9 @@ COPIER_YML = yaml.safe_load((REPO_ROOT / "copier.yml").read_text(encoding="utf-8
 HASH = "0123456789abcdef0123456789abcdef01234567"
 
 
-def jinja_values(src_path: str, described: str | None, *, cloud: str = "local") -> dict:
+def jinja_values(
+    src_path: str, described: str | None, *, cloud: str = "local", orchestrator: str = "dvc"
+) -> dict:
     """The hidden library_* values of copier.yml, rendered by Copier's own Jinja environment."""
     from copier._jinja_ext import SandboxedEnvironment
 
@@ -42,9 +45,10 @@ def jinja_values(src_path: str, described: str | None, *, cloud: str = "local") 
         "_copier_answers": answers,
         "_copier_conf": {"vcs_ref_hash": HASH if described else None},
         "cloud": cloud,
+        "orchestrator": orchestrator,
         "package_index_url": "",
     }
-    for name in ("library_git_url", "library_ref", "library_git_url_missing"):
+    for name in ("library_git_url", "library_ref", "library_git_url_missing", "library_extras"):
         context[name] = env.from_string(COPIER_YML[name]["default"]).render(context)
     context["library_requirement"] = env.from_string(
         COPIER_YML["library_requirement"]["default"]
@@ -72,9 +76,11 @@ SOURCES = [
 @pytest.mark.parametrize("src", SOURCES)
 @pytest.mark.parametrize("described", ["v1.4.0", "v1.4.0-3-gabc1234"])
 @pytest.mark.parametrize("cloud", ["local", "aws"])
-def test_jinja_pin_equals_library_requirement(src, described, cloud):
-    values = jinja_values(src, described, cloud=cloud)
-    extra = "" if cloud == "local" else cloud
+@pytest.mark.parametrize("orchestrator", ["dvc", "kubeflow"])
+def test_jinja_pin_equals_library_requirement(src, described, cloud, orchestrator):
+    values = jinja_values(src, described, cloud=cloud, orchestrator=orchestrator)
+    # The cloud's adapters and the orchestrator's SDK (mlops_common.orchestrate.ORCHESTRATORS).
+    extra = ",".join(filter(None, ["" if cloud == "local" else cloud, ORCHESTRATORS[orchestrator]]))
     expected = library_requirement(src, library_ref(described, HASH), extra=extra)
     assert values["library_requirement"] == expected
     assert values["library_git_url"] == canonical_source(src)
