@@ -86,6 +86,8 @@ def install_python_tools(session: nox.Session) -> Path:
             requirement,
             external=True,
         )
+        # A dangling link (left by `nox --install-only`, which skips the install) is replaced.
+        link.unlink(missing_ok=True)
         link.symlink_to(venv / "bin" / command)
     return bin_dir
 
