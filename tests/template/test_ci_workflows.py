@@ -161,9 +161,10 @@ def answer_matrix() -> list[dict[str, Any]]:
     # A private package index changes the install environment of every job.
     for ci in ("github", "gitlab"):
         combos.append({"ci": ci, "package_index_url": "https://pypi.example.com/simple"})
-        # An orchestrator other than DVC adds `mlops export --check` to the pipeline job.
+    # An orchestrator other than DVC adds `mlops export --check` to every provider's pipeline job.
+    for ci in choices_of("ci"):
         for orchestrator in choices_of("orchestrator"):
-            if orchestrator != "dvc":
+            if ci != "none" and orchestrator != "dvc":
                 combos.append({"ci": ci, "orchestrator": orchestrator})
     return combos
 
