@@ -70,6 +70,18 @@ def answer_matrix() -> list[dict[str, Any]]:
                 "compute": "spark",
             }
         )
+    # with_feature_store adds feature_repo/ and the feature stages, per ml_task (its definitions).
+    for ml_task in choices("ml_task"):
+        matrix.append(
+            {
+                "ml_task": ml_task,
+                "cloud": "local",
+                "ci": "github",
+                "with_serving": True,
+                "with_docker": True,
+                "with_feature_store": True,
+            }
+        )
     return matrix
 
 
@@ -113,6 +125,7 @@ def test_matrix_covers_every_choice_of_copier_yml():
         assert {answers[question] for answers in MATRIX} == set(choices(question))
     assert {answers.get("compute", "local") for answers in MATRIX} == set(choices("compute"))
     assert {answers["with_serving"] for answers in MATRIX} == {True, False}
+    assert {answers.get("with_feature_store", False) for answers in MATRIX} == {True, False}
 
 
 @pytest.mark.parametrize("ci", ["circleci", "azure-devops"])
@@ -196,7 +209,9 @@ def mlops_common_requirement(project: Path) -> str:
 def test_mlops_common_pin_is_the_template_versions_compatible_range(rendered, answers):
     project = rendered[combo_id(answers)]
     major, minor = (int(part) for part in expected_template_version(project).split(".")[:2])
-    extra = "" if answers["cloud"] == "local" else f"[{answers['cloud']}]"
+    extras = [] if answers["cloud"] == "local" else [answers["cloud"]]
+    extras += ["feast"] if answers.get("with_feature_store") else []
+    extra = f"[{','.join(extras)}]" if extras else ""
     requirement = mlops_common_requirement(project)
     assert requirement == f"mlops-common{extra}>={major}.{minor},<{major + 1}"
 
@@ -250,6 +265,11 @@ def test_optional_parts_follow_the_answers(rendered, answers):
     spark = answers.get("compute") == "spark"
     assert (project / "src" / "churn_model" / "spark_job.py").is_file() == spark
     assert (project / "databricks" / "job.json").is_file() == spark
+    feature_store = answers.get("with_feature_store", False)
+    assert (project / "feature_repo" / "definitions.py").is_file() == feature_store
+    assert (project / "src" / "churn_model" / "feature_store.py").is_file() == feature_store
+    assert ("feast -c feature_repo apply" in (project / "dvc.yaml").read_text()) == feature_store
+    assert ('"pandas>=2.2,<3"' in (project / "pyproject.toml").read_text()) == feature_store
     data_py = (project / "src" / "churn_model" / "data.py").read_text(encoding="utf-8")
     dataset = "load_breast_cancer" if answers["ml_task"] == "classification" else "load_diabetes"
     assert dataset in data_py
