@@ -125,10 +125,6 @@ PANDAS2_CORE_TESTS = [
     "tests/library/test_validation.py",
     "tests/library/test_drift_verdicts.py",
     "tests/library/test_serving.py",
-    # Found by this run, not fixed yet: on pandas 2 a text column (object dtype) fails the fast
-    # path's type expectations for "object" and "string"; the core session (pandas 3) passes.
-    "--deselect",
-    "tests/library/test_validation.py::test_text_column_passes_str_object_and_string_types",
 ]
 
 

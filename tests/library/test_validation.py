@@ -223,10 +223,16 @@ def test_sample_size_caps_partial_unexpected_list():
     assert outcome.partial_unexpected_list == [10, 11, 12]
 
 
+# What GE 1.24 answers for a text column on pandas 2, where its dtype is object (measured with
+# real GE on pandas 2.3: `nox -s feast` runs this file there): (of_type, in_type_list).
+PANDAS2_OBJECT_TEXT = {"str": (True, True), "object": (True, False), "string": (False, False)}
+
+
 @pytest.mark.parametrize("type_name", ["str", "object", "string"])
 def test_text_column_passes_str_object_and_string_types(type_name):
-    """pandas 3 text columns have dtype `str`; GE 1.24 only accepts "str" for them (documented
-    divergence: suites written for pandas 2 said "object" or "string")."""
+    """pandas 3 text columns have dtype `str` and pass all three names (documented divergence
+    from GE 1.24, which accepts only "str": suites written for pandas 2 said "object" or
+    "string"). On pandas 2 the column is object dtype and the fast path answers as GE does."""
     df = pd.DataFrame({"s": ["a", "b", None]})
     suite = suite_dict(
         {
@@ -238,7 +244,11 @@ def test_text_column_passes_str_object_and_string_types(type_name):
             "kwargs": {"column": "s", "type_list": [type_name, "int"]},
         },
     )
-    assert run_unmodified(df, suite).success
+    outcomes = tuple(outcome.success for outcome in run_unmodified(df, suite).results)
+    if df["s"].dtype == object:  # pandas 2
+        assert outcomes == PANDAS2_OBJECT_TEXT[type_name]
+    else:
+        assert outcomes == (True, True)
 
 
 def test_wrong_dtype_fails_type_expectation_with_observed_dtype():
