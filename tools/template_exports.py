@@ -38,25 +38,45 @@ def template_path(target: str) -> Path:
     return REPO_ROOT / "template" / folder / file
 
 
+# Answers that change dvc.yaml's stages, so each gets its own copy (a Jinja if around them).
+STAGE_ANSWERS = ("with_feature_store",)
+
+
 def generated() -> dict[Path, str]:
     """Each target's template file and the text it should hold."""
-    from mlops_common.orchestrate import TARGETS, export
+    from mlops_common.orchestrate import TARGETS
 
-    texts = {}
     with tempfile.TemporaryDirectory() as tmp:
         source = template_snapshot(Path(tmp) / "template")
-        project = render_project(
-            Path(tmp) / "project", src=source, project_slug=SLUG, package_name=PACKAGE
-        )
-        for target in TARGETS:
-            path = export(project, target).path
-            text = (project / path).read_text(encoding="utf-8")
-            for marker in ("{{", "{%", "{#"):
-                if marker in text:
-                    raise RuntimeError(f"{path}: {marker!r} would be read as Jinja by Copier")
-            for stand_in, variable in VARIABLES.items():
-                text = text.replace(stand_in, variable)
-            texts[template_path(target)] = text
+        plain = _exports(Path(tmp) / "plain", source, {})
+        (answer,) = STAGE_ANSWERS
+        variant = _exports(Path(tmp) / answer, source, {answer: True})
+    texts = {}
+    for target in TARGETS:
+        if variant[target] == plain[target]:
+            texts[template_path(target)] = plain[target]
+        else:
+            texts[template_path(target)] = (
+                f"{{% if {answer} %}}{variant[target]}{{% else %}}{plain[target]}{{% endif %}}"
+            )
+    return texts
+
+
+def _exports(folder: Path, source: Path, answers: dict[str, object]) -> dict[str, str]:
+    """The exporter's text for each target in a project rendered with stand-in names."""
+    from mlops_common.orchestrate import TARGETS, export
+
+    project = render_project(folder, src=source, project_slug=SLUG, package_name=PACKAGE, **answers)
+    texts = {}
+    for target in TARGETS:
+        path = export(project, target).path
+        text = (project / path).read_text(encoding="utf-8")
+        for marker in ("{{", "{%", "{#"):
+            if marker in text:
+                raise RuntimeError(f"{path}: {marker!r} would be read as Jinja by Copier")
+        for stand_in, variable in VARIABLES.items():
+            text = text.replace(stand_in, variable)
+        texts[target] = text
     return texts
 
 

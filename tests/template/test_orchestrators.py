@@ -40,10 +40,12 @@ def test_the_templates_definitions_are_the_exporters_output() -> None:
         assert path.read_text(encoding="utf-8") == text, f"{path} is stale: run nox -s exports"
 
 
+@pytest.mark.parametrize("with_feature_store", [False, True])
 @pytest.mark.parametrize("orchestrator", CHOICES)
 def test_a_fresh_render_passes_export_check(
-    snapshot: Path, tmp_path: Path, orchestrator: str
+    snapshot: Path, tmp_path: Path, orchestrator: str, with_feature_store: bool
 ) -> None:
+    """Also with the feature store, whose stages change dvc.yaml (features, materialize)."""
     project = project_workflow.render_project(
         tmp_path / "p",
         src=snapshot,
@@ -51,6 +53,7 @@ def test_a_fresh_render_passes_export_check(
         package_name="fraud_scoring_v2",
         orchestrator=orchestrator,
         cloud="aws",
+        with_feature_store=with_feature_store,
     )
     target = ORCHESTRATORS[orchestrator]
     generated = sorted(p.name for p in (project / "orchestration").glob("*")) if target else []
@@ -67,5 +70,7 @@ def test_a_fresh_render_passes_export_check(
     pyproject = (project / "pyproject.toml").read_text(encoding="utf-8")
     assert f'orchestrator = "{orchestrator}"' in pyproject
     extras = "aws" if target is None else f"aws,{target}"
+    if with_feature_store:
+        extras += ",feast"
     assert f'"mlops-common[{extras}]>=' in pyproject
     assert ('image = "fraud-scores:latest"' in pyproject) == (orchestrator == "kubeflow")
