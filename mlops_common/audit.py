@@ -88,7 +88,10 @@ _JSON_FIELDS = (
 # ------------------------------------------------------------------------------------ identity
 
 
-def _ci_actor() -> str | None:
+def _named(by: str | None) -> str | None:
+    """``by`` when given, else the CI's actor variable, else None."""
+    if by and by.strip():
+        return by.strip()
     for variable in CI_ACTOR_VARIABLES:
         if os.environ.get(variable, "").strip():
             return os.environ[variable].strip()
@@ -101,11 +104,9 @@ def actor(by: str | None = None) -> str:
     >>> actor("ana@example.com")
     'ana@example.com'
     """
-    if by and by.strip():
-        return by.strip()
-    from_ci = _ci_actor()
-    if from_ci:
-        return from_ci
+    named = _named(by)
+    if named:
+        return named
     try:
         return getpass.getuser()
     except Exception:  # no user name in some containers
@@ -118,11 +119,9 @@ def reviewer(by: str | None = None, *, action: str = "approve") -> str:
     >>> reviewer("ana@example.com")
     'ana@example.com'
     """
-    if by and by.strip():
-        return by.strip()
-    from_ci = _ci_actor()
-    if from_ci:
-        return from_ci
+    named = _named(by)
+    if named:
+        return named
     raise InputError(
         f"`mlops {action}` records who decided and found nobody: pass --by NAME (or run it in CI, "
         f"where {' / '.join(CI_ACTOR_VARIABLES)} names the actor)"
