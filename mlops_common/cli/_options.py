@@ -20,6 +20,7 @@ __all__ = [
     "Output",
     "TrackingUri",
     "deprecated_version_option",
+    "model_name",
     "version_argument",
     "version_from",
 ]
@@ -51,8 +52,17 @@ TrackingUri = Annotated[
 ]
 
 
+def model_name(model: str | None) -> str:
+    """The ``--model`` given (:data:`ModelName`), else ``model_name`` in pyproject.toml."""
+    if model:
+        return model
+    from mlops_common.config import load_project_config
+
+    return load_project_config().model_name
+
+
 def version_argument(help: str) -> Any:
-    """The optional positional ``VERSION`` of a command, described by ``help``.
+    """The positional ``VERSION`` of a command, described by ``help`` (optional with a default).
 
     ``version: Annotated[str | None, version_argument("Deploy exactly this version.")] = None``
     """

@@ -4,7 +4,7 @@ gate, a person's answer to it, its undo, the trail of every decision, and what a
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -14,6 +14,7 @@ from mlops_common.cli._options import (
     Output,
     TrackingUri,
     deprecated_version_option,
+    model_name,
     version_argument,
     version_from,
 )
@@ -33,12 +34,19 @@ Reason = Annotated[
     str, typer.Option("--reason", help="Why, recorded in the audit trail (required).")
 ]
 Params = Annotated[Path, typer.Option(help="params.yaml holding the `gate` section.")]
+AwaitingVersion = Annotated[str, version_argument("The version awaiting approval.")]
+
+
+def _gate(params: Path) -> Any:
+    """The promotion gate of ``params`` (its `gate` section)."""
+    from mlops_common.config import load_params
+    from mlops_common.gate import GateConfig
+
+    return GateConfig.from_dict(load_params(params).get("gate", {}))
 
 
 def promote(
-    version: Annotated[
-        str, typer.Argument(metavar="VERSION", help="Model version to consider for champion.")
-    ],
+    version: Annotated[str, version_argument("Model version to consider for champion.")],
     metrics: Annotated[
         Path | None,
         typer.Option(
@@ -67,20 +75,17 @@ def promote(
     as_json: AsJson = False,
 ) -> None:
     """Apply the promotion gate to VERSION; exit 1 when the gate refuses it."""
-    from mlops_common.config import load_params, load_project_config
-    from mlops_common.gate import GateConfig
     from mlops_common.io import read_json_object
     from mlops_common.registry import promote as run_promote
     from mlops_common.registry import validation_passed as passed_validation
 
-    model_name = model or load_project_config().model_name
-    gate = GateConfig.from_dict(load_params(params).get("gate", {}))
+    name, gate = model_name(model), _gate(params)
     candidate = None if metrics is None else read_json_object(metrics)
     validation_passed = passed_validation(
-        model_name, version, report_path=validation, tracking_uri=tracking_uri
+        name, version, report_path=validation, tracking_uri=tracking_uri
     )
     decision = run_promote(
-        model_name,
+        name,
         version,
         candidate,
         gate,
@@ -93,9 +98,7 @@ def promote(
 
 
 def approve(
-    version: Annotated[
-        str, typer.Argument(metavar="VERSION", help="The version awaiting approval.")
-    ],
+    version: AwaitingVersion,
     reason: Reason,
     by: By = None,
     params: Params = Path("params.yaml"),
@@ -107,23 +110,16 @@ def approve(
     """Approve VERSION (alias awaiting-approval): re-check it against today's champion, promote
     it, record who and why; exit 1 when it no longer passes the gate."""
     from mlops_common.audit import reviewer
-    from mlops_common.config import load_params, load_project_config
-    from mlops_common.gate import GateConfig
     from mlops_common.registry import approve as run_approve
 
     by = reviewer(by, action="approve")  # before anything is read: no anonymous approval
-    model_name = model or load_project_config().model_name
-    gate = GateConfig.from_dict(load_params(params).get("gate", {}))
-    decision = run_approve(
-        model_name, version, gate, reason=reason, by=by, tracking_uri=tracking_uri
-    )
+    name, gate = model_name(model), _gate(params)
+    decision = run_approve(name, version, gate, reason=reason, by=by, tracking_uri=tracking_uri)
     emit(decision, as_json=as_json, output=output)
 
 
 def reject(
-    version: Annotated[
-        str, typer.Argument(metavar="VERSION", help="The version awaiting approval.")
-    ],
+    version: AwaitingVersion,
     reason: Reason,
     by: By = None,
     model: ModelName = None,
@@ -133,11 +129,9 @@ def reject(
 ) -> None:
     """Reject VERSION (alias awaiting-approval): clear the alias, keep the champion, record who
     and why."""
-    from mlops_common.config import load_project_config
     from mlops_common.registry import reject as run_reject
 
-    model_name = model or load_project_config().model_name
-    result = run_reject(model_name, version, reason=reason, by=by, tracking_uri=tracking_uri)
+    result = run_reject(model_name(model), version, reason=reason, by=by, tracking_uri=tracking_uri)
     emit(result, as_json=as_json, output=output)
 
 
@@ -158,13 +152,11 @@ def rollback(
 ) -> None:
     """Move the `champion` alias back to VERSION, or to the champion before the current one in
     the audit trail."""
-    from mlops_common.config import load_project_config
     from mlops_common.registry import rollback as run_rollback
 
     wanted = version_from(version, to, option="--to", usage="mlops rollback")
-    model_name = model or load_project_config().model_name
     result = run_rollback(
-        model_name, to_version=wanted, tracking_uri=tracking_uri, by=by, reason=reason
+        model_name(model), to_version=wanted, tracking_uri=tracking_uri, by=by, reason=reason
     )
     emit(result, as_json=as_json, output=output)
 
@@ -186,15 +178,13 @@ def audit(
     first; refusals and rejections marked `!!`."""
     from mlops_common import store
     from mlops_common.audit import read_trail
-    from mlops_common.config import load_project_config
 
-    model_name = model or load_project_config().model_name
-    trail = read_trail(store.client(tracking_uri), model_name, since=since, version=version)
+    trail = read_trail(store.client(tracking_uri), model_name(model), since=since, version=version)
     emit(trail, as_json=as_json, output=output)
 
 
 def card(
-    version: Annotated[str, typer.Argument(metavar="VERSION", help="The version to describe.")],
+    version: Annotated[str, version_argument("The version to describe.")],
     params: Annotated[
         Path, typer.Option(help="params.yaml holding the `model_card` section.")
     ] = Path("params.yaml"),
@@ -215,10 +205,13 @@ def card(
     from mlops_common.config import load_params, load_project_config
 
     config = load_project_config()
-    model_name = model or config.model_name
     values = load_params(params) if params.is_file() else {}
     found = build_card(
-        model_name, version, params=values, project_root=config.root, tracking_uri=tracking_uri
+        model or config.model_name,
+        version,
+        params=values,
+        project_root=config.root,
+        tracking_uri=tracking_uri,
     )
     if output is None:
         save_card(found, reports, stem=f"model_card_v{version}", log=log, tracking_uri=tracking_uri)

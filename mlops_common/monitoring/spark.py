@@ -40,14 +40,15 @@ _CATEGORICAL = {"StringType", "VarcharType", "CharType", "BooleanType", "Decimal
 def column_kinds(df: Any, categorical: Sequence[str] = ()) -> dict[str, str]:
     """``{column: "numeric" | "categorical"}`` for the columns drift compares, as
     :func:`mlops_common.monitoring.drift.column_kind` classifies the pandas dtypes."""
+    from mlops_common.validation.spark import column_types
+
     kinds = {}
     forced = set(categorical)
-    for spark_field in df.schema.fields:
-        native = type(spark_field.dataType).__name__
-        if spark_field.name in forced or native in _CATEGORICAL:
-            kinds[spark_field.name] = "categorical"
-        elif native in _NUMERIC:
-            kinds[spark_field.name] = "numeric"
+    for name, column_type in column_types(df).items():
+        if name in forced or column_type.native in _CATEGORICAL:
+            kinds[name] = "categorical"
+        elif column_type.native in _NUMERIC:
+            kinds[name] = "numeric"
     return kinds
 
 
@@ -66,6 +67,9 @@ def build_profile(
     """
     from pyspark.sql import functions as F
 
+    from mlops_common.validation.spark import column as col
+    from mlops_common.validation.spark import column_types, present
+
     kinds = column_kinds(df, categorical)
     if columns is not None:
         unknown = sorted(set(columns) - set(df.columns))
@@ -73,9 +77,6 @@ def build_profile(
             raise InputError(f"{source}: columns {unknown} not found; it has {df.columns[:20]}")
         kinds = {name: kind for name, kind in kinds.items() if name in set(columns)}
     numeric = [name for name, kind in kinds.items() if kind == "numeric"]
-
-    def col(name: str) -> Any:
-        return F.col(f"`{name.replace('`', '``')}`")
 
     def finite(name: str) -> Any:
         value = col(name).cast("double")
@@ -120,13 +121,12 @@ def build_profile(
                 column.exact = column.count <= quantiles
 
     # Job 3..: exact category counts, keyed as stats.category_counts keys pandas values.
+    types = column_types(df)
     for name, kind in kinds.items():
         if kind != "categorical":
             continue
-        present = col(name).isNotNull()
-        if type(df.schema[name].dataType).__name__ in ("FloatType", "DoubleType"):
-            present = present & ~F.isnan(col(name))
-        groups = df.where(present).groupBy(col(name).alias("v")).count().collect()
+        kept = df.where(present(name, types[name]))
+        groups = kept.groupBy(col(name).alias("v")).count().collect()
         counts: dict[str, int] = {}
         for row in groups:
             key = row["v"]

@@ -21,8 +21,11 @@ before any query runs.
 from __future__ import annotations
 
 import math
+import operator
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import reduce
 from numbers import Real
 from typing import Any, Protocol
 
@@ -39,6 +42,7 @@ __all__ = [
     "ColumnType",
     "Distinct",
     "Duplicated",
+    "ExpressionBackend",
     "InSet",
     "Kept",
     "Present",
@@ -47,6 +51,7 @@ __all__ = [
     "Stat",
     "Unexpected",
     "check_supported",
+    "duplicate_values",
     "plain_value",
     "register_pushdown_check",
     "run_suite",
@@ -178,6 +183,86 @@ class Backend(Protocol):
     def native_type_names(self, column_type: ColumnType) -> set[str]:
         """The type names a suite may use for this column on this engine (GE's datasource)."""
         ...
+
+
+class ExpressionBackend(ABC):
+    """What the Spark and SQL backends share: each request becomes one column expression of the
+    suite's aggregate query, built from the few primitives an engine defines (its column
+    expressions combine with ``&``, ``|`` and ``~``). The engine keeps its own queries
+    (``aggregate``, ``sample``) and its idea of a missing value (``present``)."""
+
+    @abstractmethod
+    def present(self, name: str) -> Any:
+        """Not missing (the engine's null, and NaN where pandas reads it as missing)."""
+
+    @abstractmethod
+    def ok(self, name: str, predicate: Predicate) -> Any:
+        """The values of ``name`` that satisfy ``predicate``."""
+
+    @abstractmethod
+    def _col(self, name: str) -> Any:
+        """The column ``name``, quoted as the engine needs."""
+
+    @abstractmethod
+    def _numeric(self, name: str) -> Any:
+        """The column as a number pandas would sum (booleans as 0/1)."""
+
+    @abstractmethod
+    def _true(self) -> Any:
+        """A condition every row satisfies."""
+
+    @abstractmethod
+    def _when(self, condition: Any, value: Any) -> Any:
+        """``value`` where ``condition`` holds, else null."""
+
+    @abstractmethod
+    def _count(self, value: Any) -> Any:
+        """The number of non-null ``value``; without one, the number of rows."""
+
+    @abstractmethod
+    def _count_distinct(self, value: Any) -> Any:
+        """The number of distinct non-null ``value``."""
+
+    @abstractmethod
+    def _stat(self, function: str, value: Any) -> Any:
+        """``function`` (a :class:`Stat` function name) over the non-null ``value``."""
+
+    def unexpected(self, request: Unexpected) -> Any:
+        return self.present(request.column) & ~self.ok(request.column, request.ok)
+
+    def kept(self, columns: Sequence[str], keep: str) -> Any:
+        """The rows a multicolumn check considers (``keep`` as in :class:`Duplicated`)."""
+        if keep == "all":
+            return self._true()
+        present = [self.present(c) for c in columns]
+        return reduce(operator.and_ if keep == "present" else operator.or_, present)
+
+    def _scalar(self, request: Aggregate) -> Any:
+        if isinstance(request, Rows):
+            return self._count(None)
+        if isinstance(request, Present):
+            condition = self.present(request.column)
+        elif isinstance(request, Unexpected):
+            condition = self.unexpected(request)
+        elif isinstance(request, Kept):
+            condition = self.kept(request.columns, request.keep)
+        elif isinstance(request, Distinct):
+            value = self._when(self.present(request.column), self._col(request.column))
+            return self._count_distinct(value)
+        elif isinstance(request, Stat):
+            value = self._when(self.present(request.column), self._numeric(request.column))
+            return self._stat(request.function, value)
+        else:
+            raise TypeError(request)
+        return self._count(self._when(condition, 1))
+
+
+def duplicate_values(request: Duplicated, rows: Iterable[Sequence[Any]]) -> list[Any]:
+    """A :class:`Duplicated` sample from its group-by rows (the columns first, in order): the
+    values of a one-column check, else one ``{column: value}`` per row."""
+    if len(request.columns) == 1:
+        return [plain_value(row[0]) for row in rows]
+    return [{c: plain_value(v) for c, v in zip(request.columns, row, strict=False)} for row in rows]
 
 
 # -- declarations ------------------------------------------------------------------------------

@@ -24,20 +24,26 @@ from mlops_common.validation import pushdown
 from mlops_common.validation.pushdown import (
     Between,
     ColumnType,
-    Distinct,
     Duplicated,
+    ExpressionBackend,
     InSet,
-    Kept,
-    Present,
     Regex,
-    Rows,
-    Stat,
-    Unexpected,
+    duplicate_values,
+    plain_value,
 )
 from mlops_common.validation.result import ValidationResult
 from mlops_common.validation.suite import Suite
 
-__all__ = ["ENGINE", "SparkBackend", "column_types", "read_dataset", "session", "validate"]
+__all__ = [
+    "ENGINE",
+    "SparkBackend",
+    "column",
+    "column_types",
+    "present",
+    "read_dataset",
+    "session",
+    "validate",
+]
 
 ENGINE = "spark"
 
@@ -112,6 +118,23 @@ def read_dataset(path: str, spark: Any = None) -> tuple[Any, str]:
     return df, path
 
 
+def column(name: str) -> Any:
+    """The column ``name`` of a DataFrame, quoted: dots and spaces in a name are not paths."""
+    from pyspark.sql import functions as F
+
+    return F.col(f"`{name.replace('`', '``')}`")
+
+
+def present(name: str, column_type: ColumnType) -> Any:
+    """Not missing: not null, and not NaN in a floating-point column (pandas' NaN is null)."""
+    from pyspark.sql import functions as F
+
+    value = column(name)
+    if column_type.kind == "float":
+        return value.isNotNull() & ~F.isnan(value)
+    return value.isNotNull()
+
+
 def column_types(df: Any) -> dict[str, ColumnType]:
     """Each column's :class:`~mlops_common.validation.pushdown.ColumnType`, from the schema."""
     found = {}
@@ -122,7 +145,7 @@ def column_types(df: Any) -> dict[str, ColumnType]:
     return found
 
 
-class SparkBackend:
+class SparkBackend(ExpressionBackend):
     """The pushdown aggregates of :mod:`mlops_common.validation.pushdown` as Spark columns."""
 
     name = ENGINE
@@ -141,18 +164,10 @@ class SparkBackend:
     # -- expressions ----------------------------------------------------------------------------
 
     def _col(self, name: str) -> Any:
-        from pyspark.sql import functions as F
-
-        return F.col(f"`{name.replace('`', '``')}`")
+        return column(name)
 
     def present(self, name: str) -> Any:
-        """Not missing: not null, and not NaN in a floating-point column (pandas' NaN is null)."""
-        from pyspark.sql import functions as F
-
-        column = self._col(name)
-        if self._types[name].kind == "float":
-            return column.isNotNull() & ~F.isnan(column)
-        return column.isNotNull()
+        return present(name, self._types[name])
 
     def _numeric(self, name: str) -> Any:
         column = self._col(name)
@@ -180,43 +195,37 @@ class SparkBackend:
             return matched if predicate.matches else ~matched
         raise TypeError(predicate)
 
-    def unexpected(self, request: Unexpected) -> Any:
-        return self.present(request.column) & ~self.ok(request.column, request.ok)
-
-    def kept(self, columns: Sequence[str], keep: str) -> Any:
-        from functools import reduce
-
+    def _true(self) -> Any:
         from pyspark.sql import functions as F
 
-        if keep == "all":
-            return F.lit(True)
-        present = [self.present(c) for c in columns]
-        return reduce(lambda a, b: (a & b) if keep == "present" else (a | b), present)
+        return F.lit(True)
 
-    def _scalar(self, request: Any) -> Any:
+    def _when(self, condition: Any, value: Any) -> Any:
         from pyspark.sql import functions as F
 
-        if isinstance(request, Rows):
-            return F.count(F.lit(1))
-        if isinstance(request, Present):
-            return F.count(F.when(self.present(request.column), 1))
-        if isinstance(request, Unexpected):
-            return F.count(F.when(self.unexpected(request), 1))
-        if isinstance(request, Kept):
-            return F.count(F.when(self.kept(request.columns, request.keep), 1))
-        if isinstance(request, Distinct):
-            return F.count_distinct(F.when(self.present(request.column), self._col(request.column)))
-        if isinstance(request, Stat):
-            value = F.when(self.present(request.column), self._numeric(request.column))
-            return {
-                "min": F.min,
-                "max": F.max,
-                "mean": F.avg,
-                "sum": F.sum,
-                "stddev": F.stddev_samp,
-                "median": F.median,
-            }[request.function](value)
-        raise TypeError(request)
+        return F.when(condition, value)
+
+    def _count(self, value: Any) -> Any:
+        from pyspark.sql import functions as F
+
+        return F.count(F.lit(1) if value is None else value)
+
+    def _count_distinct(self, value: Any) -> Any:
+        from pyspark.sql import functions as F
+
+        return F.count_distinct(value)
+
+    def _stat(self, function: str, value: Any) -> Any:
+        from pyspark.sql import functions as F
+
+        return {
+            "min": F.min,
+            "max": F.max,
+            "mean": F.avg,
+            "sum": F.sum,
+            "stddev": F.stddev_samp,
+            "median": F.median,
+        }[function](value)
 
     # -- queries ----------------------------------------------------------------------------------
 
@@ -244,12 +253,7 @@ class SparkBackend:
         return kept.groupBy(*columns).agg(F.count(F.lit(1)).alias("n")).where(F.col("n") > 1)
 
     def sample(self, request: Any, limit: int) -> list[Any]:
-        from mlops_common.validation.pushdown import plain_value
-
         if isinstance(request, Duplicated):
-            rows = self._duplicate_groups(request).limit(limit).collect()
-            if len(request.columns) == 1:
-                return [plain_value(row[0]) for row in rows]
-            return [{c: plain_value(row[c]) for c in request.columns} for row in rows]
+            return duplicate_values(request, self._duplicate_groups(request).limit(limit).collect())
         rows = self.df.where(self.unexpected(request)).select(self._col(request.column))
         return [plain_value(row[0]) for row in rows.limit(limit).collect()]

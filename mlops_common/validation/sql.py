@@ -28,15 +28,11 @@ from mlops_common.validation import pushdown
 from mlops_common.validation.pushdown import (
     Between,
     ColumnType,
-    Distinct,
     Duplicated,
+    ExpressionBackend,
     InSet,
-    Kept,
-    Present,
     Regex,
-    Rows,
-    Stat,
-    Unexpected,
+    duplicate_values,
     plain_value,
 )
 from mlops_common.validation.result import ValidationResult
@@ -148,7 +144,7 @@ def _sql_type(column_type: ColumnType) -> Any:
     return sa.types.NullType()
 
 
-class SqlBackend:
+class SqlBackend(ExpressionBackend):
     """The pushdown aggregates of :mod:`mlops_common.validation.pushdown` as SQLAlchemy Core."""
 
     name = ENGINE
@@ -247,48 +243,36 @@ class SqlBackend:
             return matched if predicate.matches else sa.not_(matched)
         raise TypeError(predicate)
 
-    def unexpected(self, request: Unexpected) -> Any:
+    def _true(self) -> Any:
         import sqlalchemy as sa
 
-        return sa.and_(self.present(request.column), sa.not_(self.ok(request.column, request.ok)))
+        return sa.true()
 
-    def kept(self, columns: Sequence[str], keep: str) -> Any:
+    def _when(self, condition: Any, value: Any) -> Any:
         import sqlalchemy as sa
 
-        if keep == "all":
-            return sa.true()
-        present = [self.present(c) for c in columns]
-        return sa.and_(*present) if keep == "present" else sa.or_(*present)
+        return sa.case((condition, value))
 
-    def _count_if(self, condition: Any) -> Any:
+    def _count(self, value: Any) -> Any:
         import sqlalchemy as sa
 
-        return sa.func.count(sa.case((condition, 1)))
+        return sa.func.count() if value is None else sa.func.count(value)
 
-    def _scalar(self, request: Any) -> Any:
+    def _count_distinct(self, value: Any) -> Any:
         import sqlalchemy as sa
 
-        if isinstance(request, Rows):
-            return sa.func.count()
-        if isinstance(request, Present):
-            return self._count_if(self.present(request.column))
-        if isinstance(request, Unexpected):
-            return self._count_if(self.unexpected(request))
-        if isinstance(request, Kept):
-            return self._count_if(self.kept(request.columns, request.keep))
-        if isinstance(request, Distinct):
-            value = sa.case((self.present(request.column), self._col(request.column)))
-            return sa.func.count(sa.distinct(value))
-        if isinstance(request, Stat):
-            value = sa.case((self.present(request.column), self._numeric(request.column)))
-            if request.function == "median":
-                return sa.func.percentile_cont(0.5).within_group(value)
-            if request.function == "mean":
-                return sa.func.avg(sa.cast(value, sa.Float))
-            if request.function == "stddev":
-                return sa.func.stddev_samp(sa.cast(value, sa.Float))
-            return getattr(sa.func, request.function)(value)
-        raise TypeError(request)
+        return sa.func.count(sa.distinct(value))
+
+    def _stat(self, function: str, value: Any) -> Any:
+        import sqlalchemy as sa
+
+        if function == "median":
+            return sa.func.percentile_cont(0.5).within_group(value)
+        if function == "mean":
+            return sa.func.avg(sa.cast(value, sa.Float))
+        if function == "stddev":
+            return sa.func.stddev_samp(sa.cast(value, sa.Float))
+        return getattr(sa.func, function)(value)
 
     # -- queries ----------------------------------------------------------------------------------
 
@@ -326,12 +310,7 @@ class SqlBackend:
         with self.engine.connect() as connection:
             if isinstance(request, Duplicated):
                 rows = connection.execute(self._duplicate_groups(request).limit(limit)).all()
-                if len(request.columns) == 1:
-                    return [plain_value(row[0]) for row in rows]
-                return [
-                    {c: plain_value(v) for c, v in zip(request.columns, row, strict=False)}
-                    for row in rows
-                ]
+                return duplicate_values(request, rows)
             query = sa.select(self._col(request.column)).where(self.unexpected(request))
             rows = connection.execute(query.limit(limit)).all()
         return [plain_value(row[0]) for row in rows]
