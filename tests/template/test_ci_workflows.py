@@ -59,8 +59,9 @@ CI_FILES = {
     "circleci": ".circleci/config.yml",
     "azure-devops": "azure-pipelines.yml",
 }
-# CI providers that reach only some clouds (copier.yml's validator refuses the others).
-CLOUDS_OF_CI = {"azure-devops": ("local", "azure")}
+# CI providers that reach only some clouds (copier.yml's validator refuses the others): none
+# since Azure Pipelines reaches AWS and Google Cloud through service connections' OIDC tokens.
+CLOUDS_OF_CI: dict[str, tuple[str, ...]] = {}
 OWN_WORKFLOWS = REPO_ROOT / ".github" / "workflows"
 BIN_DIR = Path(sys.executable).parent
 NODE_BIN = REPO_ROOT / ".nox" / "node-tools" / "node_modules" / ".bin"
@@ -148,8 +149,7 @@ def answer_matrix() -> list[dict[str, Any]]:
     # an image pushed to a cloud registry; with KServe, which adds a pinning step.
     for answers in list(combos):
         registry = answers.get("with_docker") and answers.get("cloud") != "local"
-        gitops_ci = answers["ci"] in ("github", "gitlab")  # copier.yml refuses the others
-        if registry and gitops_ci and answers.get("ml_task", "classification") == "classification":
+        if registry and answers.get("ml_task", "classification") == "classification":
             combos.append(
                 {
                     **answers,
@@ -801,7 +801,11 @@ def test_gitlab_deploys_manually_to_production_and_trains_only_on_schedules(
         # Continuous training: capture window -> drift (summary in the log and an artifact,
         # verdict as dotenv) -> retrain in scratch -> gate vs the rescored champion -> MR.
         assert "nox -s drift" in scripts["drift"] and "cat reports/drift.md" in scripts["drift"]
-        assert jobs["drift"]["variables"]["MLFLOW_TRACKING_URI"] == "$TEAM_MLFLOW_TRACKING_URI"
+        # The team registry is exported in the script (gitlab-emulator leaves a `variables:`
+        # entry that names a CI/CD variable empty), before anything reads it.
+        team = 'export MLFLOW_TRACKING_URI="$TEAM_MLFLOW_TRACKING_URI"'
+        assert scripts["drift"].index(team) < scripts["drift"].index("nox -s drift"), project
+        assert "MLFLOW_TRACKING_URI" not in jobs["drift"].get("variables", {}), project
         assert jobs["drift"]["artifacts"]["reports"]["dotenv"] == "reports/verdict.env"
         assert "reports/drift.md" in jobs["drift"]["artifacts"]["paths"], project
         retrain = scripts["retrain"]
@@ -814,6 +818,14 @@ def test_gitlab_deploys_manually_to_production_and_trains_only_on_schedules(
         assert promote["environment"]["name"] == "production", project
         assert promote["rules"][0]["when"] == "manual" and promote["needs"] == ["retrain"]
         assert "dvc repro --force --downstream train" in scripts["promote"], project
+        assert scripts["promote"].index(team) < scripts["promote"].index("dvc repro"), project
+        # Every cloud login goes through ci/cloud-login.sh, with the job's own identity.
+        for name, script in scripts.items():
+            assert "sts assume-role" not in script and "external_account" not in script, name
+            if project.cloud != "local" and name in ("drift", "retrain", "promote", "deploy"):
+                identity = "deploy" if name in ("promote", "deploy") else "ci"
+                assert f"ci/cloud-login.sh {identity}" in script, f"{project}:{name}"
+                assert script.index("ci/cloud-login.sh") < script.index(". .ci-credentials/env")
         deploys = f"mlops deploy up --target {project.cloud}" in scripts["promote"]
         # The Kubernetes target deploys through git (gitops jobs), not from here.
         assert deploys == (project.cloud != "local" and not project.with_kubernetes), project
@@ -849,6 +861,8 @@ def test_every_command_the_ci_runs_exists_in_the_rendered_project(
                 job_name, produced = job, set()
             for command in script.commands:
                 argv, where = command.argv, f"{project}:{command.origin}"
+                while len(argv) > 1 and re.match(r"^[A-Za-z_]\w*=", argv[0]):
+                    argv = argv[1:]  # NAME=value before a command sets its environment
                 for flag in ("--output", "--html", "-o"):
                     if flag in argv[:-1]:
                         produced.add(argv[argv.index(flag) + 1])
@@ -870,6 +884,10 @@ def test_every_command_the_ci_runs_exists_in_the_rendered_project(
                         match = re.fullmatch(r"(?:-e\s*)?\.\[(\w+)\]", target)
                         if match and match.group(1) not in extras:
                             problems.append(f"{where}: pyproject has no extra {match.group(1)!r}")
+                elif argv[0] == "ci/cloud-login.sh":
+                    if not (project.path / argv[0]).is_file():
+                        problems.append(f"{where}: no {argv[0]}")
+                    produced.add(".ci-credentials/env")
                 elif argv[:2] == ["pre-commit", "run"]:
                     if not (project.path / ".pre-commit-config.yaml").exists():
                         problems.append(f"{where}: no .pre-commit-config.yaml")
@@ -964,18 +982,24 @@ def test_the_image_job_uses_the_build_identity_and_only_deploy_the_deploy_identi
         if project.cloud == "local" or project.ci not in ("github", "gitlab"):
             continue
         build, deploy = IDENTITIES[project.cloud]
+        if project.ci == "gitlab" and project.cloud != "azure":
+            # ci/cloud-login.sh names the identity's variable; the job names the identity.
+            build, deploy = "ci/cloud-login.sh build", "ci/cloud-login.sh deploy"
+        elif project.ci == "gitlab":
+            build = IDENTITIES["azure"][0]  # ACR builds with `az login` as the build app
+            deploy = "ci/cloud-login.sh deploy"
         if project.ci == "github":
             jobs = project.workflows()["ci.yml"]["jobs"]
             build_job = yaml.safe_dump(jobs.get("image", {}))
         else:
             jobs = gitlab_jobs(project.gitlab())
-            build_job = yaml.safe_dump(jobs.get("container-image", {}))
+            build_job = yaml.safe_dump(jobs.get("container-image", {}), width=1000)
         assert deploy not in build_job, f"{project}: the image job can reach the deploy identity"
         if project.with_docker:
             assert build in build_job, project
         # The Kubernetes target has no deploy job: ArgoCD pulls what the gitops jobs commit.
         if not project.with_kubernetes:
-            deploy_job = yaml.safe_dump(jobs["deploy"])
+            deploy_job = yaml.safe_dump(jobs["deploy"], width=1000)
             assert deploy in deploy_job and build not in deploy_job, project
             # The deploy identity is assumed only inside the protected environment.
             environment = jobs["deploy"]["environment"]
@@ -991,7 +1015,7 @@ def test_the_image_job_uses_the_build_identity_and_only_deploy_the_deploy_identi
         else:
             every_job = dict(jobs)
         for where, job in every_job.items():
-            if deploy in yaml.safe_dump(job):
+            if deploy in yaml.safe_dump(job, width=1000):
                 environment = job.get("environment")
                 name = environment.get("name") if isinstance(environment, dict) else environment
                 assert name == "production", f"{project}:{where} reaches the deploy identity"
@@ -1175,11 +1199,23 @@ def test_circleci_deploys_only_after_an_approval_in_the_production_context(
         if project.cloud == "local":
             assert not identities and "deploy" not in ci, project
             continue
-        assert ci["hold-deploy"]["type"] == "approval", project
-        assert ci["deploy"]["requires"] == ["hold-deploy"], project
-        assert ci["deploy"]["context"] == ["production"], project
+        if project.with_kubernetes:
+            # GitOps: staging is pinned on main, production proposed after an approval, from
+            # the production context; no managed-endpoint deploy job.
+            assert "deploy" not in ci and "mlops deploy up" not in str(config), project
+            assert ci["gitops-staging"]["requires"] == ["image"], project
+            assert ci["hold-gitops-production"]["type"] == "approval", project
+            assert ci["gitops-production"]["requires"] == ["hold-gitops-production"], project
+            assert ci["gitops-production"]["context"] == ["production"], project
+            assert "production" not in ci["gitops-staging"]["context"], project
+            deployers = ["promote"]
+        else:
+            assert ci["hold-deploy"]["type"] == "approval", project
+            assert ci["deploy"]["requires"] == ["hold-deploy"], project
+            assert ci["deploy"]["context"] == ["production"], project
+            deployers = ["deploy", "promote"]
         # The deploy identity only in jobs that run in the production context, after approval.
-        assert sorted(identities["deploy"]) == ["deploy", "promote"], project
+        assert sorted(identities["deploy"]) == deployers, project
         assert identities.get("build", []) == (["image"] if project.with_docker else []), project
         if project.with_docker:
             assert ci["image"]["context"] == ["build"], project
@@ -1202,12 +1238,30 @@ def test_azure_pipelines_deploy_only_from_the_production_environment(
                 connection = step.get("inputs", {}).get("azureSubscription")
                 if connection:
                     connections.setdefault(connection, []).append((where, job.get("environment")))
+                if connection and project.cloud in ("aws", "gcp"):
+                    # The connection only issues the OIDC token; the script logs in as the
+                    # identity the connection is named after, before anything else runs.
+                    inputs = step["inputs"]
+                    assert inputs["addSpnToEnvironment"] is True, f"{project}:{where}"
+                    identity = connection.rsplit("-", 1)[1]
+                    first, second = inputs["inlineScript"].splitlines()[:2]
+                    assert first.startswith(f'OIDC_TOKEN="$idToken" ci/cloud-login.sh {identity}')
+                    assert second == ". .ci-credentials/env", f"{project}:{where}"
                 if "checkout" in step:
-                    assert step.get("persistCredentials") == (
-                        "true" if where.endswith(":retrain") else "false"
-                    ), f"{project}:{where} keeps git credentials"
+                    pushes = where.endswith((":retrain", ":gitops_staging", ":gitops_production"))
+                    assert step.get("persistCredentials") == ("true" if pushes else "false"), (
+                        f"{project}:{where} keeps git credentials"
+                    )
         promote = next(job for where, job in azure_jobs(config) if where.endswith(":promote"))
         assert promote["environment"] == "production", project
+        assert ("deploy" in stages) == (project.cloud != "local" and not project.with_kubernetes)
+        assert ("gitops" in stages) == project.with_kubernetes, project
+        if project.with_kubernetes:
+            jobs = {job.get("job") or job.get("deployment"): job for job in stages["gitops"]["jobs"]}
+            assert jobs["gitops_production"]["environment"] == "production", project
+            assert jobs["gitops_production"]["dependsOn"] == "gitops_staging", project
+            assert "environment" not in jobs["gitops_staging"], project
+            assert "mlops deploy up" not in str(config), project
         if project.cloud == "local":
             assert not connections, project
             continue
@@ -1218,57 +1272,78 @@ def test_azure_pipelines_deploy_only_from_the_production_environment(
             assert [where for where, _ in connections[f"{slug}-build"]] == ["build:image"]
 
 
+LOGIN_PROVIDERS = ("circleci", "gitlab", "azure-devops")
+
+
 def test_cloud_login_script_exports_short_lived_credentials_and_never_prints_the_token(
-    circleci_projects: list[Rendered], tmp_path: Path
+    rendered: list[Rendered], tmp_path: Path
 ) -> None:
-    """ci/cloud-login.sh run for real per cloud, as CircleCI runs it (without --docker)."""
-    clouds_seen = set()
-    for project in circleci_projects:
+    """ci/cloud-login.sh run for real per provider and cloud, as the jobs run it (no --docker)."""
+    seen = set()
+    for project in rendered:
         script = project.path / "ci" / "cloud-login.sh"
-        if project.cloud == "local":
+        if project.ci not in LOGIN_PROVIDERS:
+            continue
+        # Azure Pipelines reaches Azure through its own service connections (AzureCLI@2).
+        if project.cloud == "local" or (project.ci, project.cloud) == ("azure-devops", "azure"):
             assert not script.exists(), project
             continue
-        if project.cloud in clouds_seen:
+        if (project.ci, project.cloud) in seen:
             continue
-        clouds_seen.add(project.cloud)
+        seen.add((project.ci, project.cloud))
         assert os.access(script, os.X_OK), f"{script} is not executable"
-        work = tmp_path / project.cloud
+        work = tmp_path / f"{project.ci}-{project.cloud}"
         work.mkdir()
-        env_file = work / "bash_env"
+        bash_env = work / "bash_env"
         token = "header.payload-not-a-real-token.signature"
         env = {
             "PATH": os.environ["PATH"],
-            "BASH_ENV": str(env_file),
             "OIDC_TOKEN": token,
             "GCP_WORKLOAD_IDENTITY_PROVIDER": "projects/1/locations/global/workloadIdentityPools/"
-            "pool/providers/circleci",
+            "pool/providers/ci",
             "GCP_DEPLOY_SERVICE_ACCOUNT": "deploy@churn-model.iam.gserviceaccount.com",
             "AZURE_DEPLOY_CLIENT_ID": "11111111-2222-3333-4444-555555555555",
             "AZURE_TENANT_ID": "66666666-7777-8888-9999-000000000000",
         }
+        if project.ci == "circleci":
+            env["BASH_ENV"] = str(bash_env)
         result = subprocess.run(
             ["bash", str(script), "deploy"], cwd=work, env=env, capture_output=True, text=True
         )
         assert result.returncode == 0, result.stderr
         assert token not in result.stdout + result.stderr
-        exports = env_file.read_text(encoding="utf-8")
+        exports = (work / ".ci-credentials" / "env").read_text(encoding="utf-8")
+        if project.ci == "circleci":  # CircleCI sources $BASH_ENV before every later step
+            assert bash_env.read_text(encoding="utf-8") == exports
         stored = work / ".ci-credentials" / "oidc-token"
         assert stored.read_text(encoding="utf-8") == token
         assert stat_mode(stored.parent) == 0o700 and stat_mode(stored) == 0o600
         expected = {
-            "aws": "AWS_ROLE_ARN='arn:aws:iam::123456789012:role/churn-model-circleci-deploy'",
+            "aws": f"AWS_ROLE_ARN='arn:aws:iam::123456789012:role/churn-model-{project.ci}-deploy'",
             "gcp": "GOOGLE_APPLICATION_CREDENTIALS=",
             "azure": "AZURE_CLIENT_ID='11111111-2222-3333-4444-555555555555'",
         }[project.cloud]
         assert expected in exports, exports
+        # The file is what the job's next line sources: the SDKs' variables, nothing printed.
+        sourced = subprocess.run(
+            ["bash", "-c", ". .ci-credentials/env && env"],
+            cwd=work,
+            env={"PATH": os.environ["PATH"]},
+            capture_output=True,
+            text=True,
+        )
+        assert expected.split("=", 1)[0] in sourced.stdout, sourced.stderr
         if project.cloud == "gcp":
             config = json.loads((work / ".ci-credentials" / "gcp-credentials.json").read_text())
             assert config["type"] == "external_account", config
             assert "deploy@churn-model" in config["service_account_impersonation_url"]
-        # Without a token (a job outside any context) or with an unknown identity: one line, exit.
+        # Without a token, an identity's variable or with an unknown identity: one line, exit.
+        missing = {"aws": {}, "gcp": {"GCP_DEPLOY_SERVICE_ACCOUNT": ""}}
+        missing["azure"] = {"AZURE_DEPLOY_CLIENT_ID": ""}
         for argv, variables, code in (
             (["deploy"], {"OIDC_TOKEN": ""}, 3),
             (["root"], {}, 2),
+            *([(["deploy"], missing[project.cloud], 3)] if missing[project.cloud] else []),
         ):
             refused = subprocess.run(
                 ["bash", str(script), *argv],
@@ -1279,7 +1354,8 @@ def test_cloud_login_script_exports_short_lived_credentials_and_never_prints_the
             )
             assert refused.returncode == code, refused.stderr
             assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
-    assert clouds_seen == {"aws", "gcp", "azure"}
+    assert {cloud for ci, cloud in seen if ci in ("circleci", "gitlab")} == {"aws", "gcp", "azure"}
+    assert {ci for ci, cloud in seen} >= {"circleci", "gitlab"}, seen
 
 
 def stat_mode(path: Path) -> int:

@@ -1,8 +1,12 @@
-"""The rendered GitLab `lint` and `pipeline` jobs run for real under gitlab-emulator.
+"""The rendered GitLab jobs run for real under gitlab-emulator: `lint`, `pipeline`, and
+continuous training's `drift` on traffic the service's capture writer stored.
 
 `gle --ignore-docker JOB` runs a job's before_script and script in the shell, with GitLab's
 variables, offline. It reads a copy of the project's .gitlab-ci.yml without install lines
 (tools/ci_jobs.py says why); everything else runs as written, in a rendered git repository.
+Project CI/CD variables (TEAM_MLFLOW_TRACKING_URI) come from the environment, as a runner
+gets them; gle expands only GitLab's predefined variables inside a job's `variables:`, which
+is why the template exports the team registry in the script.
 """
 
 from __future__ import annotations
@@ -69,6 +73,47 @@ def test_gitlab_lint_and_pipeline_jobs_run_on_a_rendered_project(tmp_path: Path)
     decision = json.loads((project / "reports" / "promotion.json").read_text(encoding="utf-8"))
     assert decision["passed"] is True and decision["validation_passed"] is True
     assert decision["version"] == "1", decision
+
+    # Continuous training: the store the pipeline trained into stands in for the team registry
+    # (its champion is v1); the capture holds traffic whose features all moved.
+    _capture_shifted_traffic(project)
+    team = {**env, "TEAM_MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}"}
+    result = subprocess.run(
+        [_gle(), "--ignore-docker", "-c", emulated.name, "drift"],
+        cwd=project,
+        env=team,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, f"drift failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    verdict = (project / "reports" / "verdict.env").read_text(encoding="utf-8")
+    assert "RETRAIN=true" in verdict.splitlines(), verdict
+    report = json.loads((project / "reports" / "drift.json").read_text(encoding="utf-8"))
+    assert report["verdict"] == "drift", report
+    # The job's log shows the summary it wrote (`cat reports/drift.md`).
+    assert "### Continuous training: " in result.stdout, result.stdout[-2000:]
+    assert "Drift: **drift**" in result.stdout, result.stdout[-2000:]
+
+
+def _capture_shifted_traffic(project: Path) -> None:
+    """The sample data with every feature one standard deviation up, written by the service's
+    own capture writer to the project's capture folder ([tool.mlops] capture)."""
+    import pandas as pd
+
+    from mlops_common.serving.capture import CaptureWriter
+
+    frame = pd.read_csv(project / "data" / "raw" / "dataset.csv")
+    features = frame.drop(columns=["target"])
+    moved = features + features.std()
+    writer = CaptureWriter(project / "logs" / "capture", max_seconds=0.1)
+    names = list(moved.columns)
+    rows = [tuple(row) for row in moved.itertuples(index=False)]
+    for start in range(0, len(rows), 100):
+        batch = rows[start : start + 100]
+        writer.append(names, batch, [0] * len(batch), model_version="1", request_id=str(start))
+    writer.close()
+    assert writer.written == len(rows) and writer.dropped == 0
 
 
 def test_a_failing_job_fails_under_the_emulator(tmp_path: Path) -> None:

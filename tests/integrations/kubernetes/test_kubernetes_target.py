@@ -56,9 +56,8 @@ def choices(question: str) -> list[Any]:
 def kubernetes_matrix() -> list[dict[str, Any]]:
     """Every ci x cloud the target applies to (it needs a registry), with and without KServe."""
     clouds = [cloud for cloud in choices("cloud") if cloud != "local"]
-    # The GitOps jobs exist for GitHub and GitLab; copier.yml refuses the target with the other
-    # providers (tests/template/test_render_matrix.py checks that refusal).
-    cis = [ci for ci in choices("ci") if ci in ("github", "gitlab")]
+    # Every CI provider has the GitOps jobs (ci=none renders no CI, so nothing pins).
+    cis = [ci for ci in choices("ci") if ci != "none"]
     return [
         {"ci": ci, "cloud": cloud, "with_kserve": kserve}
         for ci, cloud, kserve in itertools.product(cis, clouds, [True, False])
@@ -171,7 +170,7 @@ def custom_resource_validator(schema_file: str) -> Any:
 def test_the_target_is_asked_only_where_an_image_is_pushed_to_a_cloud_registry() -> None:
     assert COPIER_YML["with_kubernetes"]["default"] is False
     assert COPIER_YML["with_kubernetes"]["when"] == "{{ with_docker and cloud != 'local' }}"
-    assert len(kubernetes_matrix()) == 12
+    assert len(kubernetes_matrix()) == 24  # four CI providers x three clouds x with_kserve
 
 
 def test_without_the_answer_no_kubernetes_files_render(tmp_path: Path) -> None:
@@ -347,8 +346,16 @@ def test_pin_image_refuses_a_moving_tag_and_changes_nothing(
     assert missing.returncode == 2 and "kustomization.yaml not found" in missing.stderr
 
 
+CI_FILE = {
+    "github": ".github/workflows/ci.yml",
+    "gitlab": ".gitlab-ci.yml",
+    "circleci": ".circleci/config.yml",
+    "azure-devops": "azure-pipelines.yml",
+}
+
+
 def workflow_file(project: Project) -> str:
-    return ".github/workflows/ci.yml" if project.answers["ci"] == "github" else ".gitlab-ci.yml"
+    return CI_FILE[project.answers["ci"]]
 
 
 def test_cd_jobs_pin_the_pushed_digest_and_production_waits_for_approval(
@@ -367,13 +374,50 @@ def test_cd_jobs_pin_the_pushed_digest_and_production_waits_for_approval(
                 env = next(s["env"] for s in job["steps"] if "pin-image" in s.get("run", ""))
                 assert env["SERVING_IMAGE"] == "${{ needs.image.outputs.image }}", project
             assert production["environment"] == "production", project
-        else:
+        elif project.answers["ci"] == "gitlab":
             config = yaml.safe_load((project.path / ".gitlab-ci.yml").read_text())
             staging, production = config["gitops-staging"], config["gitops-production"]
             scripts = ["\n".join(job["script"]) for job in (staging, production)]
             assert "container-image" in staging["needs"], project
             assert production["environment"]["name"] == "production", project
             assert production["rules"][0]["when"] == "manual", project
+        elif project.answers["ci"] == "circleci":
+            config = yaml.safe_load((project.path / ".circleci/config.yml").read_text())
+            scripts = [
+                "\n".join(
+                    step["run"]["command"]
+                    for step in config["jobs"][name]["steps"]
+                    if isinstance(step, dict) and "run" in step
+                )
+                for name in ("gitops-staging", "gitops-production")
+            ]
+            # The digest the image job handed over, read before pinning.
+            for script in scripts:
+                assert script.index(". handoff/image.env") < script.index("pin-image"), project
+            flow = {
+                name: options
+                for entry in config["workflows"]["ci"]["jobs"]
+                for name, options in (entry.items() if isinstance(entry, dict) else [(entry, {})])
+            }
+            assert flow["gitops-staging"]["requires"] == ["image"], project
+            assert flow["hold-gitops-production"]["type"] == "approval", project
+            assert flow["gitops-production"]["requires"] == ["hold-gitops-production"], project
+            assert flow["gitops-production"]["context"] == ["production"], project
+        else:
+            config = yaml.safe_load((project.path / "azure-pipelines.yml").read_text())
+            stage = next(s for s in config["stages"] if s["stage"] == "gitops")
+            assert stage["variables"]["SERVING_IMAGE"] == (
+                "$[ stageDependencies.build.image.outputs['pushed.SERVING_IMAGE'] ]"
+            ), project
+            jobs = {job.get("job") or job.get("deployment"): job for job in stage["jobs"]}
+            staging, production = jobs["gitops_staging"], jobs["gitops_production"]
+            production_steps = production["strategy"]["runOnce"]["deploy"]["steps"]
+            scripts = [
+                "\n".join(step.get("script", "") for step in steps)
+                for steps in (staging["steps"], production_steps)
+            ]
+            assert production["environment"] == "production", project
+            assert production["dependsOn"] == "gitops_staging", project
         # The cluster is the deploy target: no managed-endpoint deploy job besides it.
         assert "mlops deploy up" not in (project.path / workflow_file(project)).read_text()
         assert 'pin-image deploy/k8s/overlays/staging "$SERVING_IMAGE"' in scripts[0], project
