@@ -10,22 +10,8 @@ returns a result takes ``--json`` and ``--output`` and ends with :func:`._render
 from __future__ import annotations
 
 import sys
-from typing import Annotated, NoReturn
+from typing import Any, NoReturn
 
-import typer
-
-from mlops_common.cli import (
-    deploy,
-    doctor,
-    drift,
-    export,
-    fleet,
-    monitor,
-    registry,
-    serve,
-    suite,
-    validate,
-)
 from mlops_common.errors import MlopsError
 from mlops_common.results import EXIT_ENVIRONMENT, EXIT_INPUT, EXIT_NEGATIVE, EXIT_OK
 
@@ -46,58 +32,15 @@ EXIT_CODES = {
     EXIT_UNEXPECTED: "an unexpected error (a bug): the traceback is printed; please report it",
 }
 
-EPILOG = "\n\n".join(
-    ["Exit codes, the same for every command:"]
-    + [f"{code}  {meaning}" for code, meaning in EXIT_CODES.items()]
-)
 
-app = typer.Typer(
-    name="mlops",
-    help="Validate data, track and promote models, serve them, watch drift, run the fleet.",
-    epilog=EPILOG,
-    no_args_is_help=True,
-    add_completion=True,
-    pretty_exceptions_enable=False,
-)
+def __getattr__(name: str) -> Any:
+    # The app imports Typer's full machinery and every command module: only built when asked
+    # for, so `mlops validate` on its direct path never pays for it.
+    if name == "app":
+        from mlops_common.cli._app import app
 
-
-def _print_version(value: bool) -> None:
-    if value:
-        from mlops_common import __version__
-
-        typer.echo(__version__)
-        raise typer.Exit(EXIT_OK)
-
-
-@app.callback()
-def _root(
-    show_version: Annotated[
-        bool,
-        typer.Option(
-            "--version",
-            callback=_print_version,
-            is_eager=True,
-            help="Print the installed mlops-common version and exit.",
-        ),
-    ] = False,
-) -> None:
-    """Validate data, track and promote models, serve them, watch drift, run the fleet."""
-
-
-def version() -> None:
-    """Print the installed mlops-common version (same as `mlops --version`)."""
-    _print_version(True)
-
-
-app.command()(version)
-for _concern in (validate, suite, drift, monitor, registry, serve, deploy, fleet, export, doctor):
-    if hasattr(_concern, "COMMANDS"):
-        for _command in _concern.COMMANDS:
-            app.command()(_command)
-    elif hasattr(_concern, "app"):
-        app.add_typer(_concern.app)
-    else:  # a concern still on the older `register(app)` convention
-        _concern.register(app)
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main() -> None:
@@ -146,15 +89,24 @@ def _exit_now(code: object) -> NoReturn:
 
 def _run() -> None:
     """The commands, with library errors and crashes turned into exit codes."""
+    from mlops_common.cli import _direct
+
     try:
-        app()
+        if not _direct.run(sys.argv[1:]):
+            from mlops_common.cli._app import app
+
+            app()
     except MlopsError as exc:
+        import typer
+
         typer.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:  # the last resort of the entry point
         import traceback
+
+        import typer
 
         from mlops_common import __version__
 
