@@ -1,12 +1,15 @@
 """The rendered GitLab jobs run for real under gitlab-emulator: `lint`, `pipeline`, and
-continuous training's `drift` on traffic the service's capture writer stored.
+continuous training's `drift` (on traffic the service's capture writer stored) and `retrain`
+(fresh data, the gate against the team's champion, the merge-request push).
 
 `gle --ignore-docker JOB` runs a job's before_script and script in the shell, with GitLab's
 variables, offline. It reads a copy of the project's .gitlab-ci.yml without install lines
 (tools/ci_jobs.py says why); everything else runs as written, in a rendered git repository.
-Project CI/CD variables (TEAM_MLFLOW_TRACKING_URI) come from the environment, as a runner
-gets them; gle expands only GitLab's predefined variables inside a job's `variables:`, which
-is why the template exports the team registry in the script.
+Project CI/CD variables (TEAM_MLFLOW_TRACKING_URI, CT_PUSH_TOKEN) and the dotenv report a
+job hands to the next (RETRAIN) come from the environment, as a runner gets them; gle expands
+only GitLab's predefined variables inside a job's `variables:`, which is why the template
+exports the team registry in the script. The push goes to a local bare repository through git's
+`url.<base>.insteadOf`; GitLab's merge-request push options are accepted, not acted on.
 """
 
 from __future__ import annotations
@@ -74,10 +77,13 @@ def test_gitlab_lint_and_pipeline_jobs_run_on_a_rendered_project(tmp_path: Path)
     assert decision["passed"] is True and decision["validation_passed"] is True
     assert decision["version"] == "1", decision
 
-    # Continuous training: the store the pipeline trained into stands in for the team registry
-    # (its champion is v1); the capture holds traffic whose features all moved.
+    # Continuous training: the store the pipeline trained into becomes the team registry (its
+    # champion is v1; each CT job starts with an empty scratch store, as on a runner); the
+    # capture holds traffic whose features all moved.
+    team_db = tmp_path / "team-registry.db"
+    (project / "mlflow.db").rename(team_db)
     _capture_shifted_traffic(project)
-    team = {**env, "TEAM_MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}"}
+    team = {**env, "TEAM_MLFLOW_TRACKING_URI": f"sqlite:///{team_db}"}
     result = subprocess.run(
         [_gle(), "--ignore-docker", "-c", emulated.name, "drift"],
         cwd=project,
@@ -86,7 +92,9 @@ def test_gitlab_lint_and_pipeline_jobs_run_on_a_rendered_project(tmp_path: Path)
         text=True,
         timeout=900,
     )
-    assert result.returncode == 0, f"drift failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    assert result.returncode == 0, (
+        f"drift failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    )
     verdict = (project / "reports" / "verdict.env").read_text(encoding="utf-8")
     assert "RETRAIN=true" in verdict.splitlines(), verdict
     report = json.loads((project / "reports" / "drift.json").read_text(encoding="utf-8"))
@@ -94,6 +102,51 @@ def test_gitlab_lint_and_pipeline_jobs_run_on_a_rendered_project(tmp_path: Path)
     # The job's log shows the summary it wrote (`cat reports/drift.md`).
     assert "### Continuous training: " in result.stdout, result.stdout[-2000:]
     assert "Drift: **drift**" in result.stdout, result.stdout[-2000:]
+
+    # retrain: fresh data in the scratch store, the gate against the rescored champion, and the
+    # branch with the drift report and the decision pushed for a merge request.
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(origin)], check=True)
+    _git(origin, "config", "receive.advertisePushOptions", "true")
+    remote = "https://ci:ct-token@gitlab.example.com/team/churn-model.git"
+    git_config = tmp_path / "gitconfig"
+    git_config.write_text(f'[url "{origin}"]\n\tinsteadOf = {remote}\n', encoding="utf-8")
+    handed = dict(line.split("=", 1) for line in verdict.splitlines() if "=" in line)
+    ci_env = {
+        **team,
+        **handed,
+        "CT_PUSH_TOKEN": "ct-token",
+        "CI_SERVER_HOST": "gitlab.example.com",
+        "CI_PROJECT_PATH": "team/churn-model",
+        "CI_PIPELINE_ID": "4242",
+        "CI_DEFAULT_BRANCH": "main",
+        "GIT_CONFIG_GLOBAL": str(git_config),
+    }
+    (project / "mlflow.db").unlink(missing_ok=True)  # drift's scratch store stays on its runner
+    result = subprocess.run(
+        [_gle(), "--ignore-docker", "-c", emulated.name, "retrain"],
+        cwd=project,
+        env=ci_env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    assert result.returncode == 0, (
+        f"retrain failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    )
+    challenge = json.loads((project / "reports" / "challenge.json").read_text(encoding="utf-8"))
+    assert challenge["champion_version"] == "1", challenge
+    assert "PASSED=" in (project / "reports" / "verdict.env").read_text(encoding="utf-8")
+    branch = "continuous-training/pipeline-4242"
+    message = subprocess.run(
+        ["git", "log", "-1", "--format=%B", branch],
+        cwd=origin,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert message.startswith("Retrain after drift (pipeline 4242)"), message
+    assert "Drift: **drift**" in message, message
 
 
 def _capture_shifted_traffic(project: Path) -> None:
