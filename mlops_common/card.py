@@ -10,6 +10,9 @@ self-contained HTML page (:meth:`ModelCard.write_html`: inline CSS, no scripts);
 :func:`save_card` writes both to ``reports/`` and logs them with the version (artifacts of its
 training run under ``model_card/``, and the ``mlops.card`` tag on the version). The rendered
 register stage does this for every registered version; ``mlops card VERSION`` does it on demand.
+A logged card follows the decisions made after it: :func:`refresh_card`, which the registry calls
+after every approval, rejection, rollback and change of champion, logs it again from the trail
+(keeping the intended use the card was logged with, from its ``model_card.json``).
 
 >>> card = build_card("churn-model", "4", params=load_params("params.yaml"))  # doctest: +SKIP
 >>> save_card(card, "reports")  # doctest: +SKIP
@@ -31,7 +34,7 @@ from mlops_common import audit, store, tags
 from mlops_common.errors import ConfigError
 from mlops_common.results import Result
 
-__all__ = ["CARD_FIELDS", "ModelCard", "build_card", "save_card"]
+__all__ = ["CARD_FIELDS", "ModelCard", "build_card", "refresh_card", "save_card"]
 
 #: Keys of the ``model_card`` section of ``params.yaml``, in the order the card shows them.
 CARD_FIELDS = {
@@ -44,6 +47,9 @@ CARD_FIELDS = {
 }
 _NOT_GIVEN = "not stated (add it to the model_card section of params.yaml)"
 _VALIDATION_ARTIFACT = "validation/validation_result.json"
+_CARD_FOLDER = "model_card"
+#: The logged card as data: what :func:`refresh_card` rebuilds the intended use from.
+_CARD_DATA = f"{_CARD_FOLDER}/model_card.json"
 
 
 def _intended(params: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -635,17 +641,75 @@ def save_card(
     folder = Path(directory)
     paths = [card.write_markdown(folder / f"{stem}.md"), card.write_html(folder / f"{stem}.html")]
     card.paths = [str(path) for path in paths]
-    run_id = card.lineage.get("run_id")
-    if log and run_id:
-        from mlops_common.gate_lock import retry_locked
-
-        client = store.client(tracking_uri)
-        with tempfile.TemporaryDirectory() as staging:
-            # Artifacts keep their file name: log them as model_card.* whatever the stem.
-            for path in paths:
-                named = Path(staging) / f"model_card{path.suffix}"
-                named.write_bytes(path.read_bytes())
-                retry_locked(client.log_artifact, run_id, str(named), "model_card")
-        where = f"runs:/{run_id}/model_card/model_card.html"
-        retry_locked(client.set_model_version_tag, card.model_name, card.version, tags.CARD, where)
+    if log:
+        _log_card(card, store.client(tracking_uri))
     return paths
+
+
+def _log_card(card: ModelCard, client: Any) -> str | None:
+    """Log ``card`` as ``model_card/model_card.{md,html,json}`` of its training run and tag the
+    version with where; the same names each time, so a refreshed card replaces the old one."""
+    from mlops_common.gate_lock import retry_locked
+
+    run_id = card.lineage.get("run_id")
+    if not run_id:
+        return None
+    with tempfile.TemporaryDirectory() as staging:
+        folder = Path(staging)
+        card.write_markdown(folder / "model_card.md")
+        card.write_html(folder / "model_card.html")
+        (folder / "model_card.json").write_text(
+            json.dumps(card.to_dict(), indent=2, sort_keys=True, default=str), encoding="utf-8"
+        )
+        for name in ("model_card.md", "model_card.html", "model_card.json"):
+            retry_locked(client.log_artifact, run_id, str(folder / name), _CARD_FOLDER)
+    where = f"runs:/{run_id}/{_CARD_FOLDER}/model_card.html"
+    retry_locked(client.set_model_version_tag, card.model_name, card.version, tags.CARD, where)
+    return where
+
+
+def _logged_card(client: Any, run_id: str) -> dict[str, Any]:
+    """The card data logged with a run, or {} (a card logged before model_card.json existed)."""
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            local = client.download_artifacts(run_id, _CARD_DATA, folder)
+            data = json.loads(Path(local).read_text(encoding="utf-8"))
+    except Exception:  # no such artifact, or not JSON: rebuild without it
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def refresh_card(
+    model_name: str,
+    version: str | int,
+    *,
+    params: Mapping[str, Any] | None = None,
+    tracking_uri: str | None = None,
+) -> ModelCard | None:
+    """Log ``version``'s card again from the registry and the trail, when a card was logged.
+
+    A version without the ``mlops.card`` tag never had a logged card and gets none (None). The
+    intended use comes from ``params`` when given, else from the card logged before; the template
+    release from the card logged before. The registry calls this after each decision, so the
+    card a reviewer opens from the version shows the approval, rejection or rollback.
+
+    >>> refresh_card("churn-model", "4").status  # doctest: +SKIP
+    'champion'
+    """
+    client = store.client(tracking_uri)
+    version = str(version)
+    found = store.model_version(client, model_name, version=version)
+    if not (found.tags or {}).get(tags.CARD) or not found.run_id:
+        return None
+    before = _logged_card(client, found.run_id)
+    intended = before.get("intended") if isinstance(before.get("intended"), Mapping) else None
+    card = build_card(
+        model_name,
+        version,
+        params={"model_card": intended or {}} if params is None else params,
+        tracking_uri=tracking_uri,
+    )
+    if not card.lineage.get("template"):
+        card.lineage["template"] = (before.get("lineage") or {}).get("template")
+    _log_card(card, client)
+    return card

@@ -6,25 +6,30 @@ FeatureService that lists the model's inputs, in ``[tool.mlops]`` of its ``pypro
     feature_repo = "feature_repo"        # the folder of feature_store.yaml
     feature_service = "model_inputs"     # FeatureService(name=..., features=[...])
 
+    feature_lateness = "1d"              # how late rows may arrive (30m, 12h, 2d, 1w; 0 = never)
+
 The same service builds the training set (:meth:`FeatureSet.training_frame`, Feast's historical
 retrieval: each label gets the feature values as they were at its timestamp, never later ones),
-fills the online store (:meth:`FeatureSet.materialize`) and answers the service's entity-keyed
+fills the online store (:meth:`FeatureSet.materialize`, which re-reads the last
+``feature_lateness`` before each view's previous load, so rows that arrive late with older event
+timestamps still reach it) and answers the service's entity-keyed
 requests (:meth:`FeatureSet.online_records`). Feast is imported here only, inside the functions,
 and only for a project that names a repository: ``import mlops_common`` and a service without a
 feature store never load it.
 
 >>> features = FeatureSet.open("feature_repo", "model_inputs")  # doctest: +SKIP
 >>> train = features.training_frame(labels)  # labels: entity keys, event_timestamp, target
->>> features.materialize().summary()  # doctest: +SKIP
-'materialised model_inputs (patient_measurements v0) up to 2026-12-02T01:00:00+00:00'
+>>> features.materialize(lateness="1d").materialized  # doctest: +SKIP
+['patient_measurements']
 >>> features.online_records([{"patient_id": 3}])  # doctest: +SKIP
 [{'age': 59.0, 'bmi': 32.1, ...}]
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,11 +41,13 @@ if TYPE_CHECKING:
     from mlops_common.config import ProjectConfig
 
 __all__ = [
+    "DEFAULT_LATENESS",
     "EVENT_TIMESTAMP",
     "FeatureSet",
     "FeatureStoreSettings",
     "FeatureView",
     "MaterializeResult",
+    "parse_lateness",
 ]
 
 #: The timestamp column of a labels frame: when each label was known (Feast's convention).
@@ -48,6 +55,12 @@ EVENT_TIMESTAMP = "event_timestamp"
 # A view that was never materialised is loaded from the start of its data: Feast's own
 # materialize_incremental would start at now - ttl and silently skip older rows.
 _BEGINNING = datetime(1970, 1, 1, tzinfo=timezone.utc)
+#: How late a feature row may arrive (its event timestamp before the last load) and still reach the
+#: online store, when [tool.mlops] feature_lateness does not say: a day covers a daily batch that
+#: is re-run or lands after its midnight cut-off.
+DEFAULT_LATENESS = timedelta(days=1)
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
+_DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 # Feast's primitive type names -> the Python type a JSON entity key must have.
 _KEY_TYPES = {"INT32": int, "INT64": int, "STRING": str, "BYTES": str, "BOOL": bool}
 
@@ -58,13 +71,15 @@ class FeatureStoreSettings:
 
     repo: Path
     service: str
+    lateness: timedelta = DEFAULT_LATENESS
 
     @classmethod
     def from_config(cls, config: ProjectConfig) -> FeatureStoreSettings | None:
-        """``feature_repo`` / ``feature_service`` of ``[tool.mlops]``; None when not configured.
+        """``feature_repo`` / ``feature_service`` / ``feature_lateness`` of ``[tool.mlops]``;
+        None when no repository is configured.
 
         >>> FeatureStoreSettings.from_config(load_project_config())  # doctest: +SKIP
-        FeatureStoreSettings(repo=PosixPath('/work/churn/feature_repo'), service='model_inputs')
+        FeatureStoreSettings(repo=PosixPath('/work/churn/feature_repo'), ...)
         """
         repo = str(config.extra.get("feature_repo") or "").strip()
         if not repo:
@@ -76,7 +91,34 @@ class FeatureStoreSettings:
                 "feature_service is not; name the FeatureService that lists the model's inputs"
             )
         path = Path(repo)
-        return cls(repo=path if path.is_absolute() else config.root / path, service=service)
+        lateness = config.extra.get("feature_lateness")
+        return cls(
+            repo=path if path.is_absolute() else config.root / path,
+            service=service,
+            lateness=DEFAULT_LATENESS
+            if lateness is None
+            else parse_lateness(lateness, where=f"{config.root / 'pyproject.toml'}: [tool.mlops]"),
+        )
+
+
+def parse_lateness(value: Any, *, where: str = "feature_lateness") -> timedelta:
+    """``30m``, ``12h``, ``2d``, ``1w`` (or ``0``) as a timedelta; anything else is a ConfigError.
+
+    >>> parse_lateness("36h")
+    datetime.timedelta(days=1, seconds=43200)
+    """
+    if isinstance(value, timedelta):
+        return value
+    text = str(value).strip().lower()
+    if text in ("0", "0s"):
+        return timedelta(0)
+    found = _DURATION.match(text)
+    if isinstance(value, bool) or not found:
+        raise ConfigError(
+            f"{where} feature_lateness = {value!r}: give how late rows may arrive as an age like "
+            '"30m", "12h", "2d" or "1w" ("0" to load only rows newer than the last load)'
+        )
+    return timedelta(**{_DURATION_UNITS[found.group(2)]: float(found.group(1))})
 
 
 @dataclass(frozen=True)
@@ -192,26 +234,38 @@ class FeatureSet:
             records.append(None if all(v is None for v in record.values()) else record)
         return records
 
-    def materialize(self, end: datetime | None = None) -> MaterializeResult:
+    def materialize(
+        self, end: datetime | None = None, *, lateness: timedelta | str = DEFAULT_LATENESS
+    ) -> MaterializeResult:
         """Load the offline store's latest values up to ``end`` (default: now) into the online
-        store, each view from where its last materialisation ended (its first from the start)."""
+        store. A view's first load starts at the beginning of its data; each later one starts
+        ``lateness`` before where the previous one ended, so a row that arrived after that load
+        with an older event timestamp is still loaded (Feast keeps, per entity, the newest row of
+        the window: re-reading rows already loaded changes nothing).
+        """
+        lateness = parse_lateness(lateness, where="materialize(lateness=...)")
         end = end or datetime.now(timezone.utc)
         if end.tzinfo is None:
             end = end.replace(tzinfo=timezone.utc)
-        loaded = []
+        loaded: dict[str, str] = {}
         for view in self.views:
             registered = self.store.get_feature_view(view.name)
-            start = registered.most_recent_end_time or _BEGINNING
-            if start.tzinfo is None:
-                start = start.replace(tzinfo=timezone.utc)
+            last = registered.most_recent_end_time
+            if last is None:
+                start = _BEGINNING
+            else:
+                last = last if last.tzinfo else last.replace(tzinfo=timezone.utc)
+                start = max(_BEGINNING, min(last, end) - lateness)
             if start < end:
                 self.store.materialize(start_date=start, end_date=end, feature_views=[view.name])
-                loaded.append(view.name)
+                loaded[view.name] = start.isoformat()
         return MaterializeResult(
             service=self.service.name,
             views=self.views,
             end=end.isoformat(),
-            materialized=loaded,
+            materialized=list(loaded),
+            starts=loaded,
+            lateness_seconds=lateness.total_seconds(),
         )
 
     # ----------------------------------------------------------------------------- lineage
@@ -244,15 +298,27 @@ def _version_number(view: Any) -> int:
 
 @dataclass
 class MaterializeResult(Result):
-    """What :meth:`FeatureSet.materialize` loaded into the online store."""
+    """What :meth:`FeatureSet.materialize` loaded into the online store: per view, from when."""
 
     service: str
     views: list[FeatureView]
     end: str
     materialized: list[str] = field(default_factory=list)
+    starts: dict[str, str] = field(default_factory=dict)
+    lateness_seconds: float = 0.0
 
     def summary(self) -> str:
         views = ", ".join(f"{view.name} v{view.version}" for view in self.views)
         if not self.materialized:
             return f"online store already up to {self.end} for {self.service} ({views})"
-        return f"materialised {self.service} ({views}) up to {self.end}"
+        late = ""
+        if self.lateness_seconds and any(s != _BEGINNING.isoformat() for s in self.starts.values()):
+            late = f", re-reading {_age(self.lateness_seconds)} before the last load for late rows"
+        return f"materialised {self.service} ({views}) up to {self.end}{late}"
+
+
+def _age(seconds: float) -> str:
+    for unit, size in (("week", 604800), ("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)} {unit}(s)"
+    return f"{seconds:g} second(s)"

@@ -419,7 +419,26 @@ def promote(
             decision.outcome = "refused"
         _tag_decision(client, model_name, version, decision)
         _record(client, candidate, decision, action="gate", champion_after=champion_after)
+    _refresh_cards(model_name, (version, current_version), champion_after, tracking_uri)
     return decision
+
+
+def _refresh_cards(
+    model_name: str,
+    versions: tuple[str | None, ...],
+    champion_after: str | None,
+    tracking_uri: str | None,
+) -> None:
+    """Log again the cards of the decided version and of a champion it replaced, so a card
+    opened from the registry shows the decision (only versions that have a logged card).
+
+    After the gate lock: a card is a view of the trail, not part of the decision."""
+    from mlops_common.card import refresh_card
+
+    decided, *others = versions
+    touched = [decided] + [v for v in others if v and v != champion_after]
+    for version in dict.fromkeys(v for v in touched if v):
+        refresh_card(model_name, version, tracking_uri=tracking_uri)
 
 
 # ------------------------------------------------------------------------- approve and reject
@@ -507,6 +526,7 @@ def approve(
         _delete_alias(client, model_name, AWAITING_APPROVAL)
         _tag_decision(client, model_name, version, decision)
         _record(client, candidate, decision, action="approve", champion_after=champion_after)
+    _refresh_cards(model_name, (version, current_version), champion_after, tracking_uri)
     return decision
 
 
@@ -571,6 +591,7 @@ def reject(
         retry_locked(
             client.set_model_version_tag, model_name, version, tags.GATE_DECISION, "rejected"
         )
+    _refresh_cards(model_name, (version,), current_version, tracking_uri)
     return ReviewResult(
         model_name=model_name,
         version=version,
@@ -696,4 +717,5 @@ def rollback(
                 tags.ROLLBACK_REPLACED,
                 record,
             )
+    _refresh_cards(model_name, (target_version, current_version), target_version, tracking_uri)
     return result

@@ -378,6 +378,22 @@ def champion(project: Path, env: dict[str, str]) -> dict[str, Any]:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def plant_validation_failure(project: Path, min_rows: int = 1_000_000) -> None:
+    """Make the ``validate`` stage fail for real: the raw suite asks for more rows than the data
+    has, so ``mlops validate`` exits 1 (what an orchestrator sees when the data breaks its
+    contract). Stages before it still run; the ones after it must not."""
+    suite_path = project / "expectations" / "raw.json"
+    suite = json.loads(suite_path.read_text(encoding="utf-8"))
+    for expectation in suite["expectations"]:
+        if expectation["type"] == "expect_table_row_count_to_be_between":
+            expectation["kwargs"]["min_value"] = min_rows
+            expectation["kwargs"]["max_value"] = None
+            break
+    else:
+        raise AssertionError(f"{suite_path}: no row-count expectation to plant a failure in")
+    suite_path.write_text(json.dumps(suite, indent=2) + "\n", encoding="utf-8")
+
+
 def mlops_settings(project: Path) -> dict[str, Any]:
     """The rendered project's ``[tool.mlops]`` table (model name, capture destination...)."""
     text = (project / "pyproject.toml").read_text(encoding="utf-8")

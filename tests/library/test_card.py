@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -15,7 +16,7 @@ from mlops_common.cli import app
 from mlops_common.errors import ConfigError
 from mlops_common.fairness import FairnessConfig, measure_fairness
 from mlops_common.gate import GateConfig
-from mlops_common.registry import approve, promote, register_model
+from mlops_common.registry import approve, promote, register_model, reject, rollback
 
 PARAMS = {
     "model_card": {
@@ -168,7 +169,7 @@ def test_saved_card_is_self_contained_html_and_markdown_logged_with_the_version(
     assert "<style>" in page and "selection_rate" in page and "ana" in page
     client = store.client(uri)
     logged = {a.path for a in client.list_artifacts(approved["run_id"], "model_card")}
-    assert logged == {"model_card/model_card.md", "model_card/model_card.html"}
+    assert logged == {f"model_card/model_card.{ext}" for ext in ("md", "html", "json")}
     version = client.get_model_version(approved["name"], approved["v2"])
     assert version.tags[tags.CARD] == f"runs:/{approved['run_id']}/model_card/model_card.html"
 
@@ -204,3 +205,88 @@ def test_cli_card_writes_reports_or_one_output_file(approved, mlflow_store, tmp_
     assert (tmp_path / "c.md").read_text(encoding="utf-8").startswith("# Model card: ")
     as_json = runner.invoke(app, ["card", approved["v2"], *common, "--json"])
     assert json.loads(as_json.stdout)["reviews"][0]["approver"] == "ana"
+
+
+def _logged(client, run_id: str, name: str, folder) -> str:
+    local = client.download_artifacts(run_id, f"model_card/{name}", str(folder))
+    return Path(local).read_text(encoding="utf-8")
+
+
+def test_logged_cards_follow_approval_rejection_and_rollback(
+    mlflow_store, tiny_classifier, tmp_path
+):
+    """A card logged while its version awaits approval is logged again by approve, reject and
+    rollback, from the trail, keeping the intended use it was logged with."""
+    from mlops_common.tracking import log_model, tracked_run
+
+    uri = mlflow_store.tracking_uri
+    name = f"card-follow-{tmp_path.name[-6:]}"
+    model, features, _ = tiny_classifier
+    gate = GateConfig.from_dict({"approval": "required", "metrics": PARAMS["gate"]["metrics"]})
+    client = store.client(uri)
+    runs: dict[str, str] = {}
+
+    def candidate(accuracy: float) -> str:
+        config = mlflow_store.config(tmp_path, experiment=name)
+        with tracked_run("train", config=config) as run:
+            log_model(model, input_example=features.head(5))
+        version = register_model(run.info.run_id, name, tracking_uri=uri)
+        runs[version] = run.info.run_id
+        promote(
+            name, version, {"accuracy": accuracy}, gate, validation_passed=True, tracking_uri=uri
+        )
+        card = build_card(name, version, params=PARAMS, tracking_uri=uri)
+        assert card.status == "awaiting-approval"
+        save_card(card, tmp_path / f"v{version}", tracking_uri=uri)
+        return version
+
+    def logged(version: str) -> tuple[dict, str]:
+        folder = tmp_path / f"logged-{len(list(tmp_path.iterdir()))}"
+        folder.mkdir()
+        paths = [
+            client.download_artifacts(runs[version], f"model_card/model_card.{ext}", str(folder))
+            for ext in ("json", "md")
+        ]
+        data = json.loads(Path(paths[0]).read_text(encoding="utf-8"))
+        return data, Path(paths[1]).read_text(encoding="utf-8")
+
+    v1 = candidate(0.85)
+    approve(name, v1, gate, reason="first model", by="ana", tracking_uri=uri)
+    v2 = candidate(0.9)
+    approve(name, v2, gate, reason="Card reviewed, fairness fine", by="ana", tracking_uri=uri)
+    data, markdown = logged(v2)
+    assert data["status"] == "champion"
+    assert [(r["outcome"], r["approver"]) for r in data["reviews"]] == [("approved", "ana")]
+    assert "Status: **champion**" in markdown and "Card reviewed, fairness fine" in markdown
+    assert "Rank customers by churn risk" in markdown  # kept from the card logged before
+    assert logged(v1)[0]["status"] == "former champion"  # the champion v2 replaced
+
+    v3 = candidate(0.95)
+    reject(name, v3, reason="Biased on region", by="bo", tracking_uri=uri)
+    data, markdown = logged(v3)
+    assert data["status"] == "rejected" and "Biased on region" in markdown
+    assert [(r["outcome"], r["approver"]) for r in data["reviews"]] == [("rejected", "bo")]
+    assert data["intended"]["owner"] == PARAMS["model_card"]["owner"]
+
+    rollback(name, tracking_uri=uri, by="ana", reason="v2 misbehaves")
+    assert logged(v1)[0]["status"] == "champion"
+    data, markdown = logged(v2)
+    assert data["status"] == "former champion" and data["history"][0]["outcome"] == "approved"
+    for version in (v1, v2, v3):
+        tag = client.get_model_version(name, version).tags[tags.CARD]
+        assert tag == f"runs:/{runs[version]}/model_card/model_card.html"
+
+
+def test_a_decision_logs_no_card_for_a_version_that_never_had_one(approved, mlflow_store):
+    uri = mlflow_store.tracking_uri
+    bare = register_model(approved["run_id"], approved["name"], tracking_uri=uri)
+    promote(
+        approved["name"],
+        bare,
+        {"accuracy": 0.5},
+        {"metrics": PARAMS["gate"]["metrics"]},
+        validation_passed=True,
+        tracking_uri=uri,
+    )
+    tags_now = store.client(uri).get_model_version(approved["name"], bare).tags
+    assert tags.CARD not in tags_now

@@ -55,6 +55,13 @@ class Repo:
         schema = ", ".join(f'Field(name="{name}", dtype=Float64)' for name in fields)
         (self.path / "definitions.py").write_text(DEFINITIONS.format(fields=schema))
 
+    def add_rows(self, *rows: dict) -> None:
+        """Append rows to data/features.parquet, as a late batch landing in the offline store."""
+        import pandas as pd
+
+        data = self.root / "data" / "features.parquet"
+        write_features(self.root, pd.read_parquet(data).to_dict("records") + list(rows))
+
     def apply(self) -> str:
         result = subprocess.run(
             [str(FEAST_BIN), "-c", str(self.path), "apply"],

@@ -8,7 +8,7 @@ import pytest
 
 from mlops_common import tags
 from mlops_common.errors import ConfigError, InputError
-from mlops_common.feature_store import FeatureSet
+from mlops_common.feature_store import FeatureSet, FeatureStoreSettings
 
 
 def labels_at(*rows: tuple[int, object, int]):
@@ -60,9 +60,57 @@ def test_materialize_loads_the_latest_values_and_online_records_serve_them(fresh
     records = features.online_records([{"patient_id": 1}, {"patient_id": 99}, {"patient_id": 2}])
     assert records == [{"x": 901.0, "y": 9.5}, None, {"x": 902.0, "y": 9.5}]
     again = FeatureSet.open(fresh_repo.path, "model_inputs").materialize(
-        end=LATER + timedelta(hours=1)
+        end=LATER + timedelta(hours=1), lateness="0"
     )
     assert again.materialized == [] and "already up to" in again.summary()
+
+
+@pytest.mark.parametrize(
+    ("lateness", "late_patient"), [("0", None), ("1d", {"x": 303.0, "y": 3.5})]
+)
+def test_rows_that_arrive_late_with_older_timestamps_reach_the_online_store_within_lateness(
+    fresh_repo, lateness, late_patient
+):
+    """After a load up to LATER + 1h, rows land with event timestamps before it: a new patient's
+    (only a re-read window reaches it) and an older value of patient 1 (never replaces the newer
+    one already online). Without lateness the new patient never reaches the online store."""
+    LATER = fresh_repo.later
+    features = FeatureSet.open(fresh_repo.path, "model_inputs")
+    features.materialize(end=LATER + timedelta(hours=1))
+    fresh_repo.add_rows(
+        {"patient_id": 3, "event_timestamp": LATER - timedelta(hours=6), "x": 303.0, "y": 3.5},
+        {"patient_id": 1, "event_timestamp": LATER - timedelta(hours=1), "x": 111.0, "y": 1.5},
+    )
+    second = FeatureSet.open(fresh_repo.path, "model_inputs").materialize(
+        end=LATER + timedelta(hours=2), lateness=lateness
+    )
+    assert second.materialized == ["measurements"]
+    online = features.online_records([{"patient_id": 3}, {"patient_id": 1}])
+    assert online == [late_patient, {"x": 901.0, "y": 9.5}]
+    if lateness != "0":
+        window_start = LATER + timedelta(hours=1) - timedelta(days=1)
+        assert second.starts["measurements"] == window_start.isoformat()
+        assert "re-reading 1 day(s) before the last load for late rows" in second.summary()
+
+
+def test_feature_lateness_comes_from_tool_mlops_with_a_default_and_bad_values_fail(tmp_path):
+    from mlops_common.config import ProjectConfig
+
+    def settings(**extra):
+        config = ProjectConfig(
+            root=tmp_path,
+            tracking_uri="sqlite:///x.db",
+            artifact_location=tmp_path.as_uri(),
+            experiment="x",
+            extra={"feature_repo": "feature_repo", "feature_service": "model_inputs", **extra},
+        )
+        return FeatureStoreSettings.from_config(config)
+
+    assert settings().lateness == timedelta(days=1)
+    assert settings(feature_lateness="36h").lateness == timedelta(hours=36)
+    assert settings(feature_lateness="0").lateness == timedelta(0)
+    with pytest.raises(ConfigError, match=r"feature_lateness = 'soon'.*\"12h\""):
+        settings(feature_lateness="soon")
 
 
 def test_first_materialisation_loads_values_older_than_the_ttl(fresh_repo):

@@ -108,3 +108,51 @@ def test_a_changed_dvc_yaml_is_stale_until_exported_then_compiles_with_its_new_b
     subprocess.run([MLOPS, "export"], cwd=project, check=True, capture_output=True)
     assert_matches_dvc_yaml(project, "registry.example.com/churn:1.2", "churn-model-workspace")
     assert read_pipeline(project).stage("profile").after == ("prepare",)
+
+
+def test_no_task_of_the_compiled_pipeline_runs_after_a_failed_upstream(tmp_path: Path) -> None:
+    """KFP runs a task only when every task it depends on succeeded, unless the task has a
+    trigger policy (``ignore_upstream_failure``), a retry or an exit handler says otherwise.
+
+    Local execution (``kfp.local``) runs container components only with its DockerRunner, and
+    there is no Docker engine here: the compiled IR is what can be checked. Its ``dvc repro``
+    command exits non-zero when the stage fails (as under Prefect and Airflow, where the failing
+    stage is run for real), so a failed stage fails its task and stops everything after it."""
+    snapshot = workflow.template_snapshot(tmp_path / "template")
+    project = workflow.render_project(tmp_path / "p", src=snapshot, orchestrator="kubeflow")
+    spec, _ = compiled(project)
+    tasks = spec["root"]["dag"]["tasks"]
+    for name, task in tasks.items():
+        component = spec["components"][task["componentRef"]["name"]]
+        assert "executorLabel" in component, f"{name}: a sub-DAG (exit handler?) {component}"
+        strategy = task.get("triggerPolicy", {}).get("strategy", "ALL_UPSTREAM_TASKS_SUCCEEDED")
+        assert strategy == "ALL_UPSTREAM_TASKS_SUCCEEDED", name
+        assert "retryPolicy" not in task, name
+    # Everything that comes after validate in dvc.yaml waits for it, directly or through others.
+    pipeline = read_pipeline(project)
+    after = {stage.name: set(stage.after) for stage in pipeline.stages}
+
+    def upstream(stage: str) -> set[str]:
+        found = set(after[stage])
+        for before in after[stage]:
+            found |= upstream(before)
+        return found
+
+    downstream = {stage for stage in after if "validate" in upstream(stage)}
+    assert downstream >= {"train", "evaluate", "register"}
+    stage_of = {
+        name: spec["deploymentSpec"]["executors"][
+            spec["components"][task["componentRef"]["name"]]["executorLabel"]
+        ]["container"]["command"][-1]
+        for name, task in tasks.items()
+    }
+    task_of = {stage: name for name, stage in stage_of.items()}
+
+    def task_upstream(name: str) -> set[str]:
+        direct = set(tasks[name].get("dependentTasks", []))
+        for before in list(direct):
+            direct |= task_upstream(before)
+        return direct
+
+    for stage in downstream:
+        assert task_of["validate"] in task_upstream(task_of[stage]), stage

@@ -64,3 +64,38 @@ def test_prefect_flow_runs_the_pipeline_to_a_champion_with_dvcs_lineage(
     assert any(key.startswith("mlops.dvc.") for key in ran["tags"])
     assert workflow.lineage_differences((flow_project, ran["tags"]), (plain, ref["tags"])) == []
     assert ran["params"] == ref["params"]
+
+
+@pytest.mark.e2e
+def test_a_failing_stage_fails_the_flow_and_nothing_downstream_runs(
+    project_env, tmp_path: Path
+) -> None:
+    project = workflow.render_project(tmp_path / "prefect", orchestrator="prefect")
+    workflow.plant_validation_failure(project)
+    env = project_env.env_for(project)
+    workflow.git_init_commit(project, env)
+    env.update(
+        {
+            "MLOPS_PROJECT_ENV": str(project_env.venv),
+            "PREFECT_HOME": str(tmp_path / "prefect-home"),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "DO_NOT_TRACK": "1",
+            "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "300",
+            "PREFECT_LOGGING_LEVEL": "INFO",
+        }
+    )
+    flow = workflow.run(
+        [sys.executable, "orchestration/prefect_flow.py"], project, env, check=False, timeout=900
+    )
+    logs = flow.stdout + flow.stderr
+    assert flow.returncode != 0, logs[-4000:]
+    assert "Running stage 'prepare'" in logs and "Running stage 'validate'" in logs
+    for downstream in ("train", "evaluate", "register"):
+        assert f"Running stage '{downstream}'" not in logs, logs[-4000:]
+    # The failing stage's own error (mlops validate's verdict) and the flow's failed state.
+    assert "expect_table_row_count_to_be_between" in logs, logs[-4000:]
+    assert "Task run 'validate" in logs and "Finished in state Failed" in logs, logs[-4000:]
+    flow_states = [line for line in logs.splitlines() if "Flow run" in line and "state" in line]
+    assert flow_states and "Failed" in flow_states[-1], flow_states
+    assert not (project / "models" / "model.pkl").exists()
+    assert not (project / "reports" / "promotion.json").exists()
