@@ -39,16 +39,20 @@ def init(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing suite.")] = False,
     as_json: AsJson = False,
 ) -> None:
-    """Profile DATA into a Great Expectations 1.x suite that it passes; review, then commit."""
+    """Profile DATA into a Great Expectations 1.x suite that it passes; review, then commit.
+
+    Prints where the suite went and what kinds of checks it holds; on a terminal, large inputs
+    show progress while they are read and profiled.
+    """
+    from mlops_common.cli._progress import is_large_input, progress_display, wants_progress
     from mlops_common.errors import InputError
     from mlops_common.validation.profile import ProfiledSuite, profile_suite, write_suite
 
     target = output or Path("expectations") / f"{name}.json"
     if target.exists() and not force:
         raise InputError(f"{target}: a suite is already there; pass --force to replace it")
-    suite = profile_suite(data, name, margin=margin)
+    shown_progress = wants_progress(as_json=as_json) and is_large_input(data)
+    with progress_display(shown_progress) as progress:
+        suite = profile_suite(data, name, margin=margin, progress=progress)
     written = write_suite(suite, target)
-    result = ProfiledSuite(
-        str(written), suite.name, data, suite.meta["profiled_rows"], len(suite.expectations)
-    )
-    emit(result, as_json=as_json)
+    emit(ProfiledSuite.of(suite, written, data), as_json=as_json)

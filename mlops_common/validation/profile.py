@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlops_common.results import Result
 from mlops_common.validation.suite import Expectation, Suite
+
+if TYPE_CHECKING:
+    from mlops_common.validation import Progress
 
 __all__ = ["ProfiledSuite", "profile_suite", "suite_json", "write_suite"]
 
@@ -39,23 +42,31 @@ def profile_suite(
     margin: float = MARGIN,
     max_set: int = MAX_SET,
     row_range: tuple[int, int] | None = None,
+    progress: Progress | None = None,
 ) -> Suite:
     """A GE 1.x suite named ``name`` that ``data`` (a DataFrame or a table path) passes.
 
     ``row_range`` replaces the default row-count range (half to twice today's rows), e.g. for
-    one suite that both a train and a test split must pass.
+    one suite that both a train and a test split must pass. ``progress`` hears
+    ``("reading <source>", 0, None)`` before a file is read, then ``("profiling", done, total)``
+    column by column (see :data:`mlops_common.validation.Progress`).
     """
     from mlops_common.validation import load_data
 
+    report: Progress = progress or (lambda step, done, total: None)
+    if not hasattr(data, "columns"):
+        report(f"reading {data}", 0, None)
     df, source = load_data(data)
+    report("profiling", 0, len(df.columns))
     rows = len(df)
     low, high = row_range or (max(1, rows // 2), rows * 2)
     expectations = [
         _e("expect_table_row_count_to_be_between", min_value=low, max_value=high),
         _e("expect_table_columns_to_match_set", column_set=[str(c) for c in df.columns]),
     ]
-    for column in df.columns:
+    for done, column in enumerate(df.columns, start=1):
         expectations += _column(df[column], str(column), margin, max_set)
+        report("profiling", done, len(df.columns))
     if len(df.columns) > 1 and not df.duplicated().any():
         expectations.append(
             _e("expect_compound_columns_to_be_unique", column_list=[str(c) for c in df.columns])
@@ -174,22 +185,74 @@ def write_suite(suite: Suite, path: str | Path) -> Path:
     return target
 
 
+#: How the summary names each kind of check the profiler writes, in the order it lists them.
+_KINDS = {
+    "expect_column_values_to_be_of_type": "type",
+    "expect_column_values_to_be_in_type_list": "type",
+    "expect_column_values_to_not_be_null": "not-null",
+    "expect_column_values_to_be_between": "range",
+    "expect_column_values_to_be_in_set": "value set",
+    "expect_column_value_lengths_to_be_between": "text length",
+    "expect_column_values_to_be_unique": "unique key",
+}
+
+
 @dataclass
 class ProfiledSuite(Result):
-    """What ``mlops suite init`` wrote: the suite, where, and from how many rows."""
+    """What ``mlops suite init`` wrote: the suite, where, from how many rows and columns, and
+    how many checks of each kind (``{"range": 8, ...}``)."""
 
     path: str
     suite_name: str
     data_source: str
     row_count: int
     expectation_count: int
+    column_count: int = 0
+    checks: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, suite: Suite, path: str | Path, source: str) -> ProfiledSuite:
+        """The result for ``suite``, profiled from ``source`` and written to ``path``."""
+        checks: dict[str, int] = {}
+        for kind in dict.fromkeys(_KINDS.values()):
+            count = sum(_KINDS.get(e.type) == kind for e in suite.expectations)
+            if count:
+                checks[kind] = count
+        columns = next(
+            (len(e.kwargs["column_set"]) for e in suite.expectations if "column_set" in e.kwargs),
+            0,
+        )
+        return cls(
+            str(path),
+            suite.name,
+            source,
+            int(suite.meta.get("profiled_rows", 0)),
+            len(suite.expectations),
+            columns,
+            checks,
+        )
 
     def summary(self) -> str:
-        """
-        >>> print(ProfiledSuite("expectations/raw.json", "raw", "raw.csv", 569, 40).summary())
-        wrote expectations/raw.json: suite raw, 40 expectations from 569 rows of raw.csv; review it, then commit
+        """The file and its size on one line; what kinds of checks it holds on the next.
+
+        >>> print(ProfiledSuite("expectations/raw.json", "raw", "raw.csv", 569, 40, 12,
+        ...                     {"type": 12, "range": 10, "value set": 1}).summary())
+        wrote expectations/raw.json: suite raw, 40 expectations from 569 rows x 12 columns of raw.csv
+          12 types, 10 ranges, 1 value set, plus table checks; review it, then commit
         """  # noqa: E501
-        return (
+        shape = f"{self.row_count:,} rows"
+        if self.column_count:
+            shape += f" x {self.column_count} columns"
+        first = (
             f"wrote {self.path}: suite {self.suite_name}, {self.expectation_count} expectations "
-            f"from {self.row_count:,} rows of {self.data_source}; review it, then commit"
+            f"from {shape} of {self.data_source}"
         )
+        if not self.checks:
+            return f"{first}; review it, then commit"
+        kinds = ", ".join(
+            f"{count} {kind}{'s' if count > 1 and kind != 'not-null' else ''}"
+            for kind, count in self.checks.items()
+        )
+        rest = self.expectation_count - sum(self.checks.values())
+        table = ", plus table checks" if rest else ""
+        return f"{first}\n  {kinds}{table}; review it, then commit"

@@ -106,3 +106,55 @@ def test_cli_draws_no_progress_into_pipes_or_json(large_csv):
     assert code == 0, drawn
     assert "validating" not in drawn and "reading" not in drawn
     assert json.loads(drawn.replace("\r\n", "\n"))["row_count"] == 450_000
+
+
+# ------------------------------------------------------------------------- mlops suite init
+
+
+def test_profile_suite_reports_reading_then_each_column(tmp_path):
+    from mlops_common.validation.profile import profile_suite
+
+    data = tmp_path / "orders.csv"
+    pd.DataFrame({"id": [1, 2, 3], "amount": [1.0, 50.0, 99.0]}).to_csv(data, index=False)
+    heard: list[tuple[str, int, int | None]] = []
+    profile_suite(str(data), "raw", progress=lambda *step: heard.append(step))
+    assert heard == [(f"reading {data}", 0, None)] + [("profiling", n, 2) for n in (0, 1, 2)]
+
+
+def test_suite_init_draws_progress_for_a_large_file_on_a_terminal(large_csv, tmp_path):
+    _, data = large_csv
+    target = tmp_path / "raw.json"
+    code, drawn = _on_a_terminal(
+        [str(MLOPS), "suite", "init", str(data), "--name", "raw", "-o", str(target)]
+    )
+    assert code == 0, drawn
+    assert f"reading {data}" in drawn
+    assert "profiling" in drawn and "3/3" in drawn
+    summary = drawn.replace("\r\n", "\n").rstrip("\n").splitlines()[-2:]
+    assert summary[0].endswith(f"from 450,000 rows x 3 columns of {data}"), drawn
+    assert summary[1] == (
+        "  3 types, 3 not-null, 2 ranges, 1 text length, 2 unique keys, plus table checks; "
+        "review it, then commit"
+    )
+    assert validate(str(data), str(target)).success
+
+
+def test_suite_init_draws_no_progress_into_pipes_or_json(large_csv, tmp_path):
+    _, data = large_csv
+    target = tmp_path / "raw.json"
+    command = [str(MLOPS), "suite", "init", str(data), "--name", "raw", "-o", str(target)]
+    plain = subprocess.run(command, capture_output=True, text=True)
+    assert plain.returncode == 0, plain.stderr
+    assert plain.stderr == ""
+    lines = plain.stdout.splitlines()
+    assert lines[0] == (
+        f"wrote {target}: suite raw, {json.loads(target.read_text())['expectations'].__len__()} "
+        f"expectations from 450,000 rows x 3 columns of {data}"
+    )
+    assert len(lines) == 2 and lines[1].endswith("; review it, then commit")
+    code, drawn = _on_a_terminal([*command, "--force", "--json"])
+    assert code == 0, drawn
+    assert "profiling" not in drawn and "reading" not in drawn
+    result = json.loads(drawn.replace("\r\n", "\n"))
+    assert (result["row_count"], result["column_count"]) == (450_000, 3)
+    assert result["checks"]["type"] == 3
