@@ -198,9 +198,11 @@ def serve_without_capture(port: int) -> None:
     import uvicorn
 
     from mlops_common.serving import create_app, load_served_model
+    from mlops_common.serving.app import freeze_startup_heap
 
     served = load_served_model(model_name=MODEL_NAME)
     app = create_app(served.uri, model_name=MODEL_NAME, capture=NullSink(), _served=served)
+    freeze_startup_heap()
     uvicorn.run(app, host="127.0.0.1", port=port, access_log=False, log_level="info")
 
 

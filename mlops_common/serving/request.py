@@ -11,14 +11,19 @@ naming the record and the field.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
-from mlops_common.serving.model import SCHEMA_TYPES
+from mlops_common.serving.model import SCHEMA_TYPES, ColumnSpec
 
-if TYPE_CHECKING:
-    from mlops_common.serving.model import ColumnSpec
-
-__all__ = ["BATCH_KEYS", "MAX_RECORDS", "describe_errors", "record_schema", "request_model"]
+__all__ = [
+    "BATCH_KEYS",
+    "MAX_RECORDS",
+    "describe_errors",
+    "record_reader",
+    "record_schema",
+    "request_model",
+]
 
 #: The largest batch one request may send.
 MAX_RECORDS = 10_000
@@ -58,24 +63,27 @@ def record_schema(columns: list[ColumnSpec]) -> dict[str, Any]:
 
 
 def request_model(columns: list[ColumnSpec], max_records: int) -> Any:
-    """The strict pydantic model of a request body for these signature ``columns``."""
+    """The strict pydantic model of a request body for these signature ``columns``.
+
+    Each record validates into a plain dict keyed by column name (a TypedDict, so a column may
+    be called "schema", "_id" or "petal length (cm)"); :func:`record_reader` turns it into the
+    row tuple. Dicts cost a third less than a model instance per record plus ``getattr`` per
+    field, which was most of a 100-row request's Python time.
+    """
     from typing import Annotated
 
     from pydantic import AliasChoices, ConfigDict, Field, Strict, create_model
+    from typing_extensions import NotRequired, TypedDict
 
     fields: dict[str, Any] = {}
-    for index, column in enumerate(columns):
+    for column in columns:
         python_type = SCHEMA_TYPES[column.type]
-        # Positional field names with the column as alias: a column may be called "schema",
-        # "_id" or "petal length (cm)", none of which can be a pydantic attribute.
         if column.required:
-            fields[f"f{index}"] = (Annotated[python_type, Strict()], Field(alias=column.name))
+            fields[column.name] = Annotated[python_type, Strict()]
         else:
-            fields[f"f{index}"] = (
-                Annotated[python_type | None, Strict()],
-                Field(None, alias=column.name),
-            )
-    record = create_model("Record", __config__=ConfigDict(extra="forbid"), **fields)
+            fields[column.name] = NotRequired[Annotated[python_type | None, Strict()]]
+    record = TypedDict("Record", fields)  # type: ignore[misc]
+    record.__pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[attr-defined]
     body = create_model(
         "PredictRequest",
         __config__=ConfigDict(extra="forbid"),
@@ -90,6 +98,25 @@ def request_model(columns: list[ColumnSpec], max_records: int) -> Any:
         ),
     )
     return body
+
+
+def record_reader(columns: list[ColumnSpec]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    """A validated record (dict) -> its values as a tuple in signature order; an optional
+    column the record left out is None.
+
+    >>> read = record_reader([ColumnSpec("a", "double"), ColumnSpec("b", "long")])
+    >>> read({"b": 2, "a": 1.5})
+    (1.5, 2)
+    """
+    from operator import itemgetter
+
+    names = [column.name for column in columns]
+    if not all(column.required for column in columns):
+        return lambda record: tuple(map(record.get, names))
+    if len(names) == 1:
+        (name,) = names
+        return lambda record: (record[name],)
+    return itemgetter(*names)  # one C call per record
 
 
 def describe_errors(errors: list[dict[str, Any]], names: list[str]) -> list[dict[str, Any]]:

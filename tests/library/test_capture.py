@@ -132,3 +132,46 @@ def test_mlops_drift_reads_a_capture_window_against_a_profile(tmp_path):
     assert {"request_id", "model_version", "prediction", "timestamp"} <= set(
         data["ignored_columns"]
     )
+
+
+def _records(root: Path) -> list[dict]:
+    lines = [
+        line for path in files(root) for line in gzip.decompress(path.read_bytes()).splitlines()
+    ]
+    return [json.loads(line) for line in lines]
+
+
+def test_encoder_process_writes_what_the_service_process_would(tmp_path):
+    rows = [(1.5, float("nan")), (2.0, 1e-05), (3.0, None)]
+    for encoder in ("process", "thread"):
+        writer = CaptureWriter(tmp_path / encoder, replica="pod", encoder=encoder)
+        writer.append(NAMES, rows, [0, 1, "x"], model_version="2", request_id="r")
+        assert writer.encoder == encoder
+        writer.close()
+        assert (writer.written, writer.dropped) == (3, 0)
+    by_process, by_thread = _records(tmp_path / "process"), _records(tmp_path / "thread")
+    for record in (*by_process, *by_thread):
+        record.pop("timestamp")
+    assert json.dumps(by_process) == json.dumps(by_thread)  # NaN and 1e-05 spelled alike
+    assert [path.name for path in files(tmp_path / "process")] == ["pod-000001.jsonl.gz"]
+
+
+def test_a_killed_encoder_process_loses_no_records_and_stops_with_the_writer(tmp_path):
+    import os
+    import signal
+
+    writer = CaptureWriter(tmp_path / "capture", replica="pod", max_seconds=3600)
+    writer.append(NAMES, [(1.0, 2.0)] * 4, [0] * 4, model_version="1", request_id="a")
+    writer.flush()
+    encoder = writer._encoder._process
+    os.kill(encoder.pid, signal.SIGKILL)
+    encoder.wait(timeout=10)
+    writer.append(NAMES, [(3.0, 4.0)] * 6, [1] * 6, model_version="1", request_id="b")
+    writer.close()
+    assert (writer.written, writer.dropped, writer.failed_writes) == (10, 0, 0)
+    assert writer.encoder == "thread"
+    assert sorted(r["request_id"] for r in _records(tmp_path / "capture")) == ["a"] * 4 + ["b"] * 6
+
+    other = CaptureWriter(tmp_path / "other")
+    other.close()
+    assert other._encoder._process.poll() == 0, "close() ends the encoder process"
