@@ -1035,13 +1035,51 @@ def test_no_job_pushes_or_deploys_a_moving_image_tag(rendered: list[Rendered]) -
                     )
 
 
+DIGEST_FROM_PUSH = "digest: \\(sha256:[0-9a-f]\\{64\\}\\)"
+
+
 def test_deploy_runs_the_digest_the_image_job_pushed(rendered: list[Rendered]) -> None:
     for project in rendered:
-        if project.cloud == "local" or project.ci not in ("github", "gitlab"):
+        if project.cloud == "local":
             continue
         if project.with_kubernetes:
             continue  # the Kubernetes target pins the digest in git: tests/integrations/kubernetes
         deploy_command = f'mlops deploy up --target {project.cloud} --image "$SERVING_IMAGE"'
+        if project.ci == "azure-devops":
+            config = project.azure()
+            deploy = next(job for where, job in azure_jobs(config) if where == "deploy:deploy")
+            steps = azure_job_steps(deploy)
+            deploy_step = next(s for s in steps if s.get("displayName") == "Deploy")
+            assert deploy_command in deploy_step["inputs"]["inlineScript"], project
+            if project.with_docker:
+                source = "$[ stageDependencies.build.image.outputs['pushed.SERVING_IMAGE'] ]"
+                assert deploy["variables"]["SERVING_IMAGE"] == source, project
+                image = next(job for where, job in azure_jobs(config) if where == "build:image")
+                pushed = next(s for s in image["steps"] if s.get("name") == "pushed")
+                script = pushed["inputs"]["inlineScript"]
+                assert "variable=SERVING_IMAGE;isOutput=true" in script, project
+                if project.cloud != "azure":  # ACR reports the digest itself
+                    assert DIGEST_FROM_PUSH in script, project
+            continue
+        if project.ci == "circleci":
+            jobs = project.circleci()["jobs"]
+            deploy_script = "\n".join(
+                step["run"]["command"]
+                for step in jobs["deploy"]["steps"]
+                if isinstance(step, dict) and "run" in step
+            )
+            assert deploy_command in deploy_script, project
+            if project.with_docker:
+                assert deploy_script.index(". handoff/image.env") < deploy_script.index(
+                    deploy_command
+                ), project
+                push = "\n".join(
+                    step["run"]["command"]
+                    for step in jobs["image"]["steps"]
+                    if isinstance(step, dict) and "run" in step and "docker push" in str(step)
+                )
+                assert DIGEST_FROM_PUSH in push and "handoff/image.env" in push, project
+            continue
         if project.ci == "github":
             jobs = project.workflows()["ci.yml"]["jobs"]
             step = next(s for s in jobs["deploy"]["steps"] if s.get("name") == "Deploy")
@@ -1257,7 +1295,9 @@ def test_azure_pipelines_deploy_only_from_the_production_environment(
         assert ("deploy" in stages) == (project.cloud != "local" and not project.with_kubernetes)
         assert ("gitops" in stages) == project.with_kubernetes, project
         if project.with_kubernetes:
-            jobs = {job.get("job") or job.get("deployment"): job for job in stages["gitops"]["jobs"]}
+            jobs = {
+                job.get("job") or job.get("deployment"): job for job in stages["gitops"]["jobs"]
+            }
             assert jobs["gitops_production"]["environment"] == "production", project
             assert jobs["gitops_production"]["dependsOn"] == "gitops_staging", project
             assert "environment" not in jobs["gitops_staging"], project
