@@ -9,14 +9,17 @@ import typer
 
 from mlops_common.cli._options import (
     AsJson,
+    ModelName,
     Output,
+    TrackingUri,
     deprecated_version_option,
+    model_name,
     version_argument,
     version_from,
 )
 from mlops_common.cli._render import emit
 
-__all__ = ["app", "down", "pin_image", "rollback", "status", "up"]
+__all__ = ["app", "down", "pin_image", "pin_model", "rollback", "status", "up"]
 
 app = typer.Typer(
     name="deploy",
@@ -108,3 +111,37 @@ def pin_image(
     from mlops_common.deploy.kustomize import pin_image as pin
 
     emit(pin(overlay, image, name=name), as_json=as_json, output=output)
+
+
+@app.command("pin-model")
+def pin_model(
+    overlay: Annotated[
+        Path, typer.Argument(help="Kustomize overlay folder, e.g. deploy/k8s/overlays/production.")
+    ],
+    version: Annotated[
+        str | None, version_argument("Pin exactly this version (default: the one behind ALIAS).")
+    ] = None,
+    alias: Annotated[str, typer.Option(help="Registry alias whose version to pin.")] = "champion",
+    model: ModelName = None,
+    config_map: Annotated[
+        str | None,
+        typer.Option(
+            help="configMapGenerator entry the pods read (default: the overlay's only one)."
+        ),
+    ] = None,
+    tracking_uri: TrackingUri = None,
+    output: Output = None,
+    as_json: AsJson = False,
+) -> None:
+    """Make a Kubernetes overlay serve VERSION, or the version behind ALIAS, of the model.
+
+    Writes MLOPS_MODEL_URI=models:/<name>/<version> into the overlay's configMapGenerator: the
+    ConfigMap's name hash changes, so committing it makes ArgoCD roll the pods (GitOps).
+    """
+    from mlops_common.deploy.base import resolve_model
+    from mlops_common.deploy.kustomize import pin_model as pin
+
+    found = resolve_model(
+        model_name(model), alias=alias, version=version, tracking_uri=tracking_uri
+    )
+    emit(pin(overlay, found.uri, config_map=config_map), as_json=as_json, output=output)

@@ -1,4 +1,4 @@
-"""Pin the image a Kustomize overlay deploys: the GitOps half of a Kubernetes deploy.
+"""Pin the image and the model a Kustomize overlay deploys: the GitOps half of a Kubernetes deploy.
 
 CI pushes the image, then writes its digest into ``deploy/k8s/overlays/<env>/kustomization.yaml``
 (the ``images:`` entry) and commits that; ArgoCD syncs the cluster to the commit. This module is
@@ -7,10 +7,20 @@ that edit, without the kustomize binary (``kustomize edit set image`` does the s
 >>> from mlops_common.deploy.kustomize import pin_image
 >>> pin_image("deploy/k8s/overlays/staging", "repo/churn@sha256:" + "0" * 64)  # doctest: +SKIP
 ImagePin(overlay='deploy/k8s/overlays/staging', name='repo/churn', ...)
+
+A promotion reaches the cluster the same way: :func:`pin_model` writes the exact model version
+(``MLOPS_MODEL_URI=models:/<name>/<version>``, which ``mlops serve`` reads) into the overlay's
+``configMapGenerator``. Kustomize names the generated ConfigMap after a hash of its contents and
+rewrites the pods' reference to it, so the new version is a new pod template: ArgoCD's sync rolls
+the Deployment, and reverting the commit rolls it back.
+
+>>> pin_model("deploy/k8s/overlays/production", "models:/churn/7")  # doctest: +SKIP
+ModelPin(overlay='deploy/k8s/overlays/production', model_uri='models:/churn/7', ...)
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,9 +29,13 @@ from mlops_common.deploy.base import immutable_image
 from mlops_common.errors import DeployError
 from mlops_common.results import Result
 
-__all__ = ["ImagePin", "pin_image", "pinned_entry"]
+__all__ = ["MODEL_SETTING", "ImagePin", "ModelPin", "pin_image", "pin_model", "pinned_entry"]
 
 KUSTOMIZATION = "kustomization.yaml"
+# The setting `mlops serve` reads (its --model-uri option's environment variable).
+MODEL_SETTING = "MLOPS_MODEL_URI"
+# An exact registered version: an alias (`models:/name@champion`) moves without a commit.
+_VERSION_URI = re.compile(r"^models:/[^/@\s]+/[0-9]+$")
 
 
 @dataclass(frozen=True)
@@ -78,6 +92,36 @@ def _literal_dumper() -> Any:
     return LiteralDumper
 
 
+def _load(overlay: str | Path) -> tuple[Path, str, dict[str, Any]]:
+    """The overlay's kustomization file, its text and its parsed mapping (one-line errors)."""
+    import yaml
+
+    path = Path(overlay) / KUSTOMIZATION
+    if not path.is_file():
+        raise DeployError(f"{path} not found: give the overlay folder (deploy/k8s/overlays/<env>)")
+    text = path.read_text(encoding="utf-8")
+    try:
+        config = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise DeployError(f"{path} is not valid YAML: {exc}".splitlines()[0]) from exc
+    if not isinstance(config, dict):
+        raise DeployError(f"{path} must be a mapping (a kustomization)")
+    return path, text, config
+
+
+def _write(path: Path, text: str, config: dict[str, Any]) -> None:
+    """Rewrite the kustomization as plain YAML, keeping its leading comment block."""
+    import yaml
+
+    header = []
+    for line in text.splitlines():
+        if not line.startswith("#"):
+            break
+        header.append(line)
+    body = yaml.dump(config, Dumper=_literal_dumper(), sort_keys=False)
+    path.write_text("\n".join([*header, body]) if header else body, encoding="utf-8")
+
+
 def _reference(entry: dict[str, Any]) -> str | None:
     if not entry.get("newName") and not entry.get("digest") and not entry.get("newTag"):
         return None
@@ -93,18 +137,7 @@ def pin_image(overlay: str | Path, reference: str, *, name: str | None = None) -
     ``name`` is the image name the base manifests use; by default the overlay's one ``images:``
     entry. The file's leading comment block is kept; the rest is rewritten as plain YAML.
     """
-    import yaml
-
-    path = Path(overlay) / KUSTOMIZATION
-    if not path.is_file():
-        raise DeployError(f"{path} not found: give the overlay folder (deploy/k8s/overlays/<env>)")
-    text = path.read_text(encoding="utf-8")
-    try:
-        config = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        raise DeployError(f"{path} is not valid YAML: {exc}".splitlines()[0]) from exc
-    if not isinstance(config, dict):
-        raise DeployError(f"{path} must be a mapping (a kustomization)")
+    path, text, config = _load(overlay)
     images = config.setdefault("images", [])
     if not isinstance(images, list) or not all(isinstance(e, dict) for e in images):
         raise DeployError(f"{path}: images: must be a list of entries with a name")
@@ -125,13 +158,77 @@ def pin_image(overlay: str | Path, reference: str, *, name: str | None = None) -
     image = _reference(entry) or ""
     changed = previous != image
     if changed:
-        header = []
-        for line in text.splitlines():
-            if not line.startswith("#"):
-                break
-            header.append(line)
-        body = yaml.dump(config, Dumper=_literal_dumper(), sort_keys=False)
-        path.write_text("\n".join([*header, body]) if header else body, encoding="utf-8")
+        _write(path, text, config)
     return ImagePin(
         overlay=str(overlay), name=name, image=image, previous=previous, changed=changed
+    )
+
+
+@dataclass(frozen=True)
+class ModelPin(Result):
+    """What ``pin_model`` changed: the overlay, the generated ConfigMap and the model URI."""
+
+    overlay: str
+    config_map: str
+    model_uri: str
+    previous: str | None
+    changed: bool
+
+    def summary(self) -> str:
+        if not self.changed:
+            return f"{self.overlay}: the pods already serve {self.model_uri}"
+        before = f" (was {self.previous})" if self.previous else " (was the alias at start)"
+        return (
+            f"{self.overlay}: the pods serve {self.model_uri}{before}; commit it and the sync "
+            "rolls them"
+        )
+
+
+def pin_model(overlay: str | Path, model_uri: str, *, config_map: str | None = None) -> ModelPin:
+    """Make the overlay's pods serve ``model_uri`` (``models:/<name>/<version>``, never an alias).
+
+    The URI goes into the ``configMapGenerator`` entry ``config_map`` (by default the overlay's
+    only one) as ``MLOPS_MODEL_URI``; the pods must read that ConfigMap (``envFrom``).
+    """
+    if not _VERSION_URI.match(model_uri):
+        raise DeployError(
+            f"model URI {model_uri!r} is not an exact version: give models:/<name>/<version> "
+            "(an alias moves without a commit, so the pods would not roll)"
+        )
+    path, text, config = _load(overlay)
+    generators = config.get("configMapGenerator")
+    if not isinstance(generators, list) or not all(isinstance(g, dict) for g in generators):
+        raise DeployError(
+            f"{path} has no configMapGenerator: add one whose ConfigMap the pods read with envFrom"
+        )
+    if config_map is None:
+        if len(generators) != 1:
+            raise DeployError(
+                f"{path} has {len(generators)} configMapGenerator entries; say which the pods "
+                "read with --config-map"
+            )
+        entry = generators[0]
+    else:
+        entry = next((g for g in generators if g.get("name") == config_map), None)
+        if entry is None:
+            raise DeployError(f"{path} has no configMapGenerator entry named {config_map}")
+    literals = entry.setdefault("literals", [])
+    if not isinstance(literals, list):
+        raise DeployError(f"{path}: configMapGenerator literals must be a list of KEY=value")
+    prefix = f"{MODEL_SETTING}="
+    index = next((i for i, item in enumerate(literals) if str(item).startswith(prefix)), None)
+    previous = str(literals[index]).removeprefix(prefix) if index is not None else None
+    if index is None:
+        literals.append(prefix + model_uri)
+    else:
+        literals[index] = prefix + model_uri
+    changed = previous != model_uri
+    if changed:
+        _write(path, text, config)
+    return ModelPin(
+        overlay=str(overlay),
+        config_map=str(entry.get("name", "")),
+        model_uri=model_uri,
+        previous=previous,
+        changed=changed,
     )

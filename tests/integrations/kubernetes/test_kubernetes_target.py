@@ -265,31 +265,156 @@ def test_custom_resources_match_their_schemas(projects: list[Project]) -> None:
             checked += 1
         assert (project.k8s / "kserve").exists() == project.answers["with_kserve"], project
         if project.answers["with_kserve"]:
-            (service,) = kustomize_build(project.k8s / "kserve")
+            service = by_kind(kustomize_build(project.k8s / "kserve"))["InferenceService"]
             errors = [error.message for error in inference.iter_errors(service)]
             assert not errors, f"{project}: InferenceService: {errors}"
             checked += 1
     assert checked == 2 * len(projects) + len(projects) // 2
 
 
-def test_a_misspelt_field_in_a_custom_resource_is_caught(projects: list[Project]) -> None:
+def schema_errors(validator: Any, document: dict[str, Any]) -> list[str]:
+    errors = validator.iter_errors(document)
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors]
+
+
+def test_a_wrong_field_in_a_custom_resource_is_caught(projects: list[Project]) -> None:
     applications = custom_resource_validator("application-argoproj.io-v1alpha1.json")
     inference = custom_resource_validator("inferenceservice-serving.kserve.io-v1beta1.json")
     project = next(p for p in projects if p.answers["with_kserve"])
-    application = yaml.safe_load((project.k8s / "argocd" / "production.yaml").read_text())
-    application["spec"]["syncPolicy"]["automated"]["selfheal"] = True
-    assert any("selfheal" in e.message for e in applications.iter_errors(application))
-    (service,) = kustomize_build(project.k8s / "kserve")
-    service["spec"]["predictor"]["containers"][0]["readinessProbe"]["httpGett"] = {}
-    assert list(inference.iter_errors(service))
+    rendered = yaml.safe_load((project.k8s / "argocd" / "production.yaml").read_text())
+    service = by_kind(kustomize_build(project.k8s / "kserve"))["InferenceService"]
+    assert not schema_errors(applications, rendered) and not schema_errors(inference, service)
+
+    def broken(document: dict[str, Any], edit: Any) -> dict[str, Any]:
+        copy = json.loads(json.dumps(document))
+        edit(copy)
+        return copy
+
+    application_cases = {
+        "misspelt": lambda d: d["spec"]["syncPolicy"]["automated"].update(selfheal=True),
+        "missing destination": lambda d: d["spec"].pop("destination"),
+        "wrong type": lambda d: d["spec"]["syncPolicy"]["retry"].update(limit="five"),
+        "wrong kind": lambda d: d.update(kind="Applicaton"),
+        "bad metadata": lambda d: d["metadata"].update(labels={"a": 1}),
+    }
+    for case, edit in application_cases.items():
+        assert schema_errors(applications, broken(rendered, edit)), f"Application: {case}"
+    predictor = "spec", "predictor"
+
+    def container(d: dict[str, Any]) -> dict[str, Any]:
+        return d[predictor[0]][predictor[1]]["containers"][0]
+
+    inference_cases = {
+        "misspelt probe": lambda d: container(d)["readinessProbe"].update(httpGett={}),
+        "unknown predictor field": lambda d: d["spec"]["predictor"].update(replicas=2),
+        "wrong type": lambda d: d["spec"]["predictor"].update(minReplicas="two"),
+        "container without a name": lambda d: container(d).pop("name"),
+        "bad capability list": lambda d: container(d)["securityContext"].update(
+            capabilities={"drop": "ALL"}
+        ),
+    }
+    for case, edit in inference_cases.items():
+        assert schema_errors(inference, broken(service, edit)), f"InferenceService: {case}"
+
+
+def test_the_vendored_schemas_record_the_upstream_commit_the_readme_names() -> None:
+    readme = (SCHEMAS / "README.md").read_text(encoding="utf-8")
+    for name, repo in (
+        ("application-argoproj.io-v1alpha1.json", "argoproj/argo-cd"),
+        ("inferenceservice-serving.kserve.io-v1beta1.json", "kserve/kserve"),
+    ):
+        comment = json.loads((SCHEMAS / name).read_text(encoding="utf-8"))["$comment"]
+        commit = comment.split(" at commit ")[1].split()[0]
+        assert len(commit) == 40 and repo in comment
+        assert f"`{name}`" in readme and commit in readme, name
+
+
+def test_crd_conversion_keeps_the_api_servers_rules() -> None:
+    from tools.crd_schema import crd_json_schema
+
+    crd = {
+        "kind": "CustomResourceDefinition",
+        "spec": {
+            "group": "example.com",
+            "names": {"kind": "Widget"},
+            "versions": [
+                {
+                    "name": "v1",
+                    "storage": True,
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "properties": {
+                                "spec": {
+                                    "type": "object",
+                                    "required": ["size"],
+                                    "properties": {
+                                        "size": {
+                                            "type": "integer",
+                                            "format": "int32",
+                                            "minimum": 0,
+                                            "exclusiveMinimum": True,
+                                        },
+                                        "port": {
+                                            "anyOf": [{"type": "integer"}, {"type": "string"}],
+                                            "x-kubernetes-int-or-string": True,
+                                        },
+                                        "note": {"type": "string", "nullable": True},
+                                        "tags": {
+                                            "type": "array",
+                                            "items": {"type": "string"},
+                                            "x-kubernetes-list-type": "set",
+                                        },
+                                        "free": {
+                                            "type": "object",
+                                            "x-kubernetes-preserve-unknown-fields": True,
+                                        },
+                                    },
+                                }
+                            },
+                        }
+                    },
+                }
+            ],
+        },
+    }
+    source = {"repo": "o/r", "path": "crd.yaml", "commit": "0" * 40, "sha256": "1" * 64}
+    import jsonschema
+
+    schema = crd_json_schema(crd, version=None, source=source)
+    schema["properties"]["metadata"] = {"type": "object"}  # no core registry in this check
+    validator = jsonschema.Draft202012Validator(schema)
+    good = {
+        "apiVersion": "example.com/v1",
+        "kind": "Widget",
+        "metadata": {},
+        "spec": {"size": 1, "port": "http", "note": None, "tags": ["a"], "free": {"x": 1}},
+    }
+    assert not list(validator.iter_errors(good))
+    for bad_spec in (
+        {"size": 0},  # exclusive minimum
+        {"size": 1, "port": 1.5},
+        {"size": 1, "tags": ["a", "a"]},  # a set
+        {"size": 1, "sise": 2},  # unknown field
+        {"port": 80},  # required
+    ):
+        assert list(validator.iter_errors({**good, "spec": bad_spec})), bad_spec
+    assert list(validator.iter_errors({**good, "apiVersion": "example.com/v2"}))
 
 
 # ---- pinning the image (what the CD job does) ----------------------------------------------
 
 
-def run_mlops(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def run_mlops(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(BIN_DIR / "mlops"), *args], cwd=cwd, capture_output=True, text=True, timeout=120
+        [str(BIN_DIR / "mlops"), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
     )
 
 
@@ -423,3 +548,232 @@ def test_cd_jobs_pin_the_pushed_digest_and_production_waits_for_approval(
         assert 'pin-image deploy/k8s/overlays/staging "$SERVING_IMAGE"' in scripts[0], project
         assert 'pin-image deploy/k8s/overlays/production "$SERVING_IMAGE"' in scripts[1], project
         assert ("pin-image deploy/k8s/kserve" in scripts[1]) == project.answers["with_kserve"]
+
+
+# ---- pinning the model (what a promotion does) ---------------------------------------------
+
+GH_SETUP_GIT = """#!/bin/sh
+# GitHub's CLI, as far as these jobs use it here: `gh auth setup-git` hands git the job's token.
+# The remote is a local bare repository, so there is nothing to hand over.
+[ "$1 $2" = "auth setup-git" ] && exit 0
+echo "gh $*: not available in this test" >&2
+exit 1
+"""
+
+
+def registry(path: Path, model_name: str, versions: int, champion: int) -> str:
+    """A real MLflow registry (sqlite) holding ``versions`` versions, ``champion`` aliased."""
+    from mlflow import MlflowClient
+
+    uri = f"sqlite:///{path}"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    if not client.search_registered_models(f"name = '{model_name}'"):
+        client.create_registered_model(model_name)
+    for _ in range(versions):
+        client.create_model_version(model_name, source=path.parent.as_uri())
+    client.set_registered_model_alias(model_name, "champion", str(champion))
+    return uri
+
+
+def model_name_of(project: Path) -> str:
+    import tomllib
+
+    config = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    return config["tool"]["mlops"]["model_name"]
+
+
+def pod_settings(documents: list[dict[str, Any]]) -> tuple[str, dict[str, str]]:
+    """The ConfigMap name the pods read (Deployment or InferenceService) and its data."""
+    workload = next(d for d in documents if d["kind"] in ("Deployment", "InferenceService"))
+    spec = workload["spec"]
+    containers = (
+        spec["template"]["spec"]["containers"]
+        if workload["kind"] == "Deployment"
+        else spec["predictor"]["containers"]
+    )
+    (name,) = [ref["configMapRef"]["name"] for ref in containers[0]["envFrom"]]
+    config_map = next(d for d in documents if d["kind"] == "ConfigMap")
+    assert config_map["metadata"]["name"] == name, "the pods read the generated ConfigMap"
+    return name, config_map["data"]
+
+
+def test_pin_model_renames_the_pods_config_map_so_the_sync_rolls_them(
+    projects: list[Project], tmp_path: Path
+) -> None:
+    project = next(p for p in projects if p.answers["with_kserve"])
+    copy = shutil.copytree(project.path, tmp_path / "p")
+    model = model_name_of(copy)
+    env = {**os.environ, "MLFLOW_TRACKING_URI": registry(tmp_path / "mlflow.db", model, 2, 2)}
+    built = []
+    for folder in (
+        copy / "deploy/k8s/overlays/staging",
+        copy / "deploy/k8s/overlays/production",
+        copy / "deploy/k8s/kserve",
+    ):
+        before_name, before = pod_settings(kustomize_build(folder))
+        assert "MLOPS_MODEL_URI" not in before  # until the first pin: the alias at start
+        header = (folder / "kustomization.yaml").read_text().split("apiVersion")[0]
+        pinned = run_mlops("deploy", "pin-model", str(folder), "--json", cwd=copy, env=env)
+        assert pinned.returncode == 0, pinned.stderr
+        assert json.loads(pinned.stdout)["model_uri"] == f"models:/{model}/2"
+        assert (folder / "kustomization.yaml").read_text().startswith(header)
+        documents = kustomize_build(folder)
+        name, data = pod_settings(documents)
+        assert data["MLOPS_MODEL_URI"] == f"models:/{model}/2", folder
+        assert data["MLFLOW_TRACKING_URI"] == before["MLFLOW_TRACKING_URI"]
+        assert name != before_name, "a new pod template: the Deployment rolls"
+        again = run_mlops("deploy", "pin-model", str(folder), "2", "--json", cwd=copy, env=env)
+        assert json.loads(again.stdout)["changed"] is False
+        back = run_mlops("deploy", "pin-model", str(folder), "1", cwd=copy, env=env)
+        assert back.returncode == 0 and f"(was models:/{model}/2)" in back.stdout
+        assert pod_settings(kustomize_build(folder))[0] not in (name, before_name)
+        built += [doc for doc in documents if doc["kind"] != "InferenceService"]
+        if folder.name == "kserve":
+            schema = "inferenceservice-serving.kserve.io-v1beta1.json"
+            inference = custom_resource_validator(schema)
+            assert not schema_errors(inference, by_kind(documents)["InferenceService"])
+    result = kubernetes_validate(built, tmp_path / "pinned.yaml")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_pin_model_refuses_what_it_cannot_pin_and_changes_nothing(
+    projects: list[Project], tmp_path: Path
+) -> None:
+    from mlops_common.deploy.kustomize import pin_model
+    from mlops_common.errors import DeployError
+
+    copy = shutil.copytree(projects[0].path, tmp_path / "p")
+    model = model_name_of(copy)
+    env = {**os.environ, "MLFLOW_TRACKING_URI": registry(tmp_path / "mlflow.db", model, 1, 1)}
+    overlay = copy / "deploy/k8s/overlays/production"
+    before = (overlay / "kustomization.yaml").read_text()
+    missing = run_mlops("deploy", "pin-model", str(overlay), "7", cwd=copy, env=env)
+    assert missing.returncode == 2, missing.stdout + missing.stderr
+    assert missing.stderr.startswith(f"error: model '{model}' has no version 7")
+    no_alias = run_mlops("deploy", "pin-model", str(overlay), "--alias", "gold", cwd=copy, env=env)
+    assert no_alias.returncode == 2 and "has no alias 'gold'" in no_alias.stderr
+    nowhere = run_mlops("deploy", "pin-model", str(copy / "nowhere"), cwd=copy, env=env)
+    assert nowhere.returncode == 2 and "kustomization.yaml not found" in nowhere.stderr
+    with pytest.raises(DeployError, match="not an exact version"):
+        pin_model(overlay, f"models:/{model}@champion")
+    base = copy / "deploy/k8s/base"
+    with pytest.raises(DeployError, match="has no configMapGenerator"):
+        pin_model(base, f"models:/{model}/1")
+    assert (overlay / "kustomization.yaml").read_text() == before
+
+
+def git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    result = subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=60
+    )
+    assert result.returncode == 0, f"git {' '.join(args)}: {result.stderr}"
+    return result.stdout
+
+
+def promote_gitops_script(project: Project) -> str:
+    """The promote job's GitOps part, as the rendered CI file has it."""
+    if project.answers["ci"] == "github":
+        workflow = yaml.safe_load(
+            (project.path / ".github/workflows/continuous-training.yml").read_text()
+        )
+        job = workflow["jobs"]["promote"]
+        assert job["permissions"]["contents"] == "write"
+        (step,) = [s for s in job["steps"] if "pin-model" in s.get("run", "")]
+        return step["run"]
+    config = yaml.safe_load((project.path / ".gitlab-ci.yml").read_text())
+    (script,) = [line for line in config["promote"]["script"] if "pin-model" in line]
+    return script
+
+
+@pytest.mark.parametrize("ci", ["github", "gitlab"])
+def test_the_promote_job_commits_the_champion_version_to_the_gitops_branch(
+    ci: str, projects: list[Project], tmp_path: Path
+) -> None:
+    """A real bare repository is the GitOps remote; the branch moves while the job waits for its
+    approval, and the job's checkout is dirty from `dvc repro`: the pin lands on the newest
+    branch, and pushing the same champion again is a no-op."""
+    project = next(p for p in projects if p.answers["ci"] == ci and p.answers["with_kserve"])
+    script = promote_gitops_script(project)
+    assert "deploy/k8s/kserve" in script
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "--quiet", "--bare", "--initial-branch", "main", str(origin))
+    seed = shutil.copytree(project.path, tmp_path / "seed")
+    gitconfig = tmp_path / "gitconfig"
+    gitconfig.write_text(
+        "[user]\n\tname = Test\n\temail = test@example.com\n[init]\n\tdefaultBranch = main\n"
+        f'[url "{origin.as_uri()}"]\n'
+        "\tinsteadOf = https://ci:push-token@gitlab.example.com/team/churn-model.git\n",
+        encoding="utf-8",
+    )
+    shims = tmp_path / "shims"
+    shims.mkdir()
+    (shims / "gh").write_text(GH_SETUP_GIT, encoding="utf-8")
+    (shims / "gh").chmod(0o755)
+    model = model_name_of(seed)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "MLFLOW_"))},
+        "GIT_CONFIG_GLOBAL": str(gitconfig),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "PATH": os.pathsep.join([str(shims), str(BIN_DIR), os.environ.get("PATH", "")]),
+        "MLFLOW_TRACKING_URI": registry(tmp_path / "mlflow.db", model, 2, 2),
+        # GitHub Actions
+        "GITHUB_REF_NAME": "main",
+        "GITHUB_RUN_ID": "77",
+        "GH_TOKEN": "unused",
+        "WORKTREE": str(tmp_path / "runner-temp" / "gitops"),
+        # GitLab CI
+        "GITOPS_PUSH_TOKEN": "push-token",
+        "CI_SERVER_HOST": "gitlab.example.com",
+        "CI_PROJECT_PATH": "team/churn-model",
+        "CI_DEFAULT_BRANCH": "main",
+        "CI_PIPELINE_ID": "77",
+        "CI_JOB_ID": "501",
+        "CI_BUILDS_DIR": str(tmp_path / "builds"),
+    }
+    (tmp_path / "builds").mkdir()
+    git(seed, "init", "--quiet", env=env)
+    git(seed, "add", "--all", env=env)
+    git(seed, "commit", "--quiet", "--no-verify", "--message", "Start", env=env)
+    git(seed, "push", "--quiet", str(origin), "HEAD:main", env=env)
+    checkout = tmp_path / "checkout"
+    git(tmp_path, "clone", "--quiet", str(origin), str(checkout), env=env)
+    env["CI_PROJECT_DIR"] = str(checkout)
+    # While the job waits for its approval, someone lands a commit, and the repro dirties the tree.
+    (seed / "NOTES.md").write_text("landed meanwhile\n", encoding="utf-8")
+    git(seed, "add", "NOTES.md", env=env)
+    git(seed, "commit", "--quiet", "--no-verify", "--message", "Meanwhile", env=env)
+    git(seed, "push", "--quiet", str(origin), "HEAD:main", env=env)
+    (checkout / "params.yaml").write_text("changed: by the repro\n", encoding="utf-8")
+
+    def run_job() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["bash", "-e", "-c", script],
+            cwd=checkout,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    ran = run_job()
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    log = git(origin, "log", "--format=%s", "main", env=env).splitlines()
+    assert log[0].startswith("Serve the new champion on Kubernetes") and log[1] == "Meanwhile"
+    published = tmp_path / "published"
+    git(tmp_path, "clone", "--quiet", str(origin), str(published), env=env)
+    for folder in ("overlays/staging", "overlays/production", "kserve"):
+        _, data = pod_settings(kustomize_build(published / "deploy/k8s" / folder))
+        assert data["MLOPS_MODEL_URI"] == f"models:/{model}/2", folder
+    assert git(published, "diff", "--name-only", "HEAD~1", env=env).split() == [
+        "deploy/k8s/kserve/kustomization.yaml",
+        "deploy/k8s/overlays/production/kustomization.yaml",
+        "deploy/k8s/overlays/staging/kustomization.yaml",
+    ]
+    # The same champion again (another approval, no new version): nothing to commit.
+    # A new job: a new runner.temp, a new job id.
+    shutil.rmtree(tmp_path / "runner-temp", ignore_errors=True)
+    env["CI_JOB_ID"] = "502"
+    again = run_job()
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "already serve the champion" in again.stdout
+    assert len(git(origin, "log", "--format=%s", "main", env=env).splitlines()) == len(log)
