@@ -82,9 +82,16 @@ def drift(
         str | None,
         typer.Option(
             help="spark: CURRENT (and a data REFERENCE) are Parquet datasets that Spark profiles "
-            "in place (s3a://, gs://, abfss:// too); only aggregates reach this machine."
+            "in place (s3a://, gs://, abfss:// too); only aggregates reach this machine. sql: "
+            "CURRENT is a database URL and --table its table, profiled by queries in the "
+            "database (the default with --table)."
         ),
     ] = None,
+    table: Annotated[
+        str | None,
+        typer.Option(help="The current window is this table of the database at CURRENT."),
+    ] = None,
+    schema: Annotated[str | None, typer.Option(help="The table's schema (with --table).")] = None,
     tracking_uri: TrackingUri = None,
     output: Output = None,
     html: Annotated[
@@ -110,10 +117,22 @@ def drift(
         psi_threshold=psi_threshold,
         dataset_rule=dataset_rule,
     )
-    if engine not in (None, "pandas", "spark"):
+    if engine not in (None, "pandas", "spark", "sql"):
         from mlops_common.errors import InputError
 
-        raise InputError(f"--engine {engine!r} is not one of pandas, spark")
+        raise InputError(f"--engine {engine!r} is not one of pandas, spark, sql")
+    if engine == "sql" or (engine is None and table is not None):
+        report = _sql_drift(
+            reference, current, table, schema, since, columns, categorical, config, tracking_uri
+        )
+        if html is not None:
+            report.write_html(html)
+        emit(report, as_json=as_json, output=output)
+        return
+    if table is not None or schema is not None:
+        from mlops_common.errors import InputError
+
+        raise InputError("--table and --schema name a database table: use them with --engine sql")
     if engine == "spark":
         report = _spark_drift(reference, current, since, columns, categorical, config, tracking_uri)
         if html is not None:
@@ -161,6 +180,32 @@ def _spark_drift(reference, current, since, columns, categorical, config, tracki
     if baseline is not reference and not isinstance(baseline, str):
         report.reference_source = reference
     return report
+
+
+def _sql_drift(reference, current, table, schema, since, columns, categorical, config, uri):
+    from mlops_common.errors import InputError
+    from mlops_common.monitoring import sql as sql_drift
+    from mlops_common.validation.sql import is_database_url
+
+    if since is not None:
+        raise InputError("--since reads the service's capture files: use it without --engine sql")
+    if table is None:
+        raise InputError("--engine sql compares a table: give --table NAME")
+    if not is_database_url(current):
+        raise InputError(
+            f"{current}: not a database URL; give one such as duckdb:///warehouse.duckdb or "
+            "sqlite:///monitoring.db (and --table)"
+        )
+    return sql_drift.detect_drift(
+        reference,
+        current,
+        table,
+        schema=schema,
+        columns=columns or None,
+        categorical=categorical,
+        config=config,
+        tracking_uri=uri,
+    )
 
 
 COMMANDS = (drift,)

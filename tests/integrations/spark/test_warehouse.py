@@ -93,3 +93,26 @@ def test_mlops_validate_table_in_postgresql(postgres_url, tmp_path):
         [mlops, "validate", suite, postgres_url, "--engine", "sql"], capture_output=True, text=True
     )
     assert no_table.returncode == 2 and "give --table" in no_table.stderr
+
+
+def test_drift_profile_of_a_table_equals_the_pandas_profile_of_its_rows(url, frame):
+    """`mlops drift --table`: the current window's profile from queries in DuckDB / PostgreSQL
+    (NaN and infinities missing, quantiles interpolated as np.quantile does)."""
+    import numpy as np
+
+    from mlops_common.monitoring.profile import build_profile as pandas_profile
+    from mlops_common.monitoring.sql import build_profile
+
+    ours, theirs = build_profile(url, "orders"), pandas_profile(frame)
+    assert ours.rows == theirs.rows
+    assert set(ours.columns) == set(theirs.columns)
+    for name, want in theirs.columns.items():
+        got = ours.columns[name]
+        assert (got.kind, got.count, got.missing, got.exact) == (
+            want.kind,
+            want.count,
+            want.missing,
+            want.exact,
+        ), name
+        assert got.categories == want.categories, name
+        assert np.allclose(got.values, want.values, rtol=1e-12, atol=1e-9), name
