@@ -61,12 +61,23 @@ def run(argv: list[str]) -> bool:
     arguments = parse(command, argv[1:])
     if arguments is None:
         return False
+    import errno
+    import sys
+
     import typer
+    from typer._click.utils import PacifyFlushWrapper
 
     try:
         command(**arguments)
     except typer.Exit as exc:
         raise SystemExit(exc.exit_code) from None
+    except OSError as exc:
+        if exc.errno != errno.EPIPE:
+            raise
+        # `mlops validate ... | head -1`: the reader left; end quietly with 1, as Typer does.
+        sys.stdout = PacifyFlushWrapper(sys.stdout)
+        sys.stderr = PacifyFlushWrapper(sys.stderr)
+        raise SystemExit(1) from None
     return True
 
 

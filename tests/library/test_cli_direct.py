@@ -132,3 +132,19 @@ def test_parse_reads_the_options_from_the_command_signature():
     }
     for needs_typer in (["s.json"], ["s.json", "d.csv", "-h"], ["s.json", "d.csv", "-vo", "x"]):
         assert parse(validate, needs_typer) is None
+
+
+def test_a_reader_that_leaves_early_ends_both_paths_the_same_way(files):
+    ended = {}
+    for how in ("direct", "typer"):
+        process = subprocess.Popen(
+            [sys.executable, "-c", ENTRY, how, "validate", "suite.json", "orders.csv", "--json"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=files,
+        )
+        assert process.stdout is not None and process.stderr is not None
+        process.stdout.close()  # like `| head -0`: the first write hits a closed pipe
+        ended[how] = (process.wait(timeout=120), process.stderr.read())
+    assert ended["direct"] == ended["typer"]
+    assert ended["direct"][0] == 1 and b"Traceback" not in ended["direct"][1]
