@@ -680,12 +680,37 @@ def promote_gitops_script(project: Project) -> str:
         assert job["permissions"]["contents"] == "write"
         (step,) = [s for s in job["steps"] if "pin-model" in s.get("run", "")]
         return step["run"]
+    if project.answers["ci"] == "circleci":
+        config = yaml.safe_load((project.path / ".circleci/config.yml").read_text())
+        (step,) = [
+            s["run"]
+            for s in config["jobs"]["promote"]["steps"]
+            if isinstance(s, dict) and "run" in s and "pin-model" in s["run"]["command"]
+        ]
+        return step["command"]
+    if project.answers["ci"] == "azure-devops":
+        config = yaml.safe_load((project.path / "azure-pipelines.yml").read_text())
+        stage = next(s for s in config["stages"] if s["stage"] == "continuous_training")
+        promote = next(job for job in stage["jobs"] if job.get("deployment") == "promote")
+        (step,) = [
+            s
+            for s in promote["strategy"]["runOnce"]["deploy"]["steps"]
+            if "pin-model" in s.get("inputs", {}).get("inlineScript", "")
+        ]
+        assert step["env"]["SYSTEM_ACCESSTOKEN"] == "$(System.AccessToken)"
+        script = step["inputs"]["inlineScript"]
+        # From the GitOps part on (the login and the repro before it need the cloud), with the
+        # pipeline's macros expanded as Azure Pipelines does before the script runs.
+        script = script[script.index('auth="') :]
+        for macro, value in (("Build.SourceBranch", "refs/heads/main"), ("Build.BuildId", "77")):
+            script = script.replace(f"$({macro})", value)
+        return script
     config = yaml.safe_load((project.path / ".gitlab-ci.yml").read_text())
     (script,) = [line for line in config["promote"]["script"] if "pin-model" in line]
     return script
 
 
-@pytest.mark.parametrize("ci", ["github", "gitlab"])
+@pytest.mark.parametrize("ci", ["github", "gitlab", "circleci", "azure-devops"])
 def test_the_promote_job_commits_the_champion_version_to_the_gitops_branch(
     ci: str, projects: list[Project], tmp_path: Path
 ) -> None:
@@ -702,7 +727,8 @@ def test_the_promote_job_commits_the_champion_version_to_the_gitops_branch(
     gitconfig.write_text(
         "[user]\n\tname = Test\n\temail = test@example.com\n[init]\n\tdefaultBranch = main\n"
         f'[url "{origin.as_uri()}"]\n'
-        "\tinsteadOf = https://ci:push-token@gitlab.example.com/team/churn-model.git\n",
+        "\tinsteadOf = https://ci:push-token@gitlab.example.com/team/churn-model.git\n"
+        "\tinsteadOf = https://x-access-token:push-token@github.com/team/churn-model.git\n",
         encoding="utf-8",
     )
     shims = tmp_path / "shims"
@@ -729,7 +755,15 @@ def test_the_promote_job_commits_the_champion_version_to_the_gitops_branch(
         "CI_PIPELINE_ID": "77",
         "CI_JOB_ID": "501",
         "CI_BUILDS_DIR": str(tmp_path / "builds"),
+        # CircleCI (a GitHub project; the team registry from the production context)
+        "CIRCLE_PROJECT_USERNAME": "team",
+        "CIRCLE_PROJECT_REPONAME": "churn-model",
+        "CIRCLE_BRANCH": "main",
+        "CIRCLE_BUILD_NUM": "77",
+        # Azure Pipelines (the build service's token goes in a header; origin is the checkout's)
+        "SYSTEM_ACCESSTOKEN": "unused",
     }
+    env["TEAM_MLFLOW_TRACKING_URI"] = env["MLFLOW_TRACKING_URI"]
     (tmp_path / "builds").mkdir()
     git(seed, "init", "--quiet", env=env)
     git(seed, "add", "--all", env=env)
