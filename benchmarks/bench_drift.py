@@ -18,7 +18,12 @@ configured for PSI (0.2) and for KS (p-value 0.05). KS p-values themselves are c
 ours (one sort per side and a merge) against ``scipy.stats.ks_2samp`` and Evidently's KS run.
 
 Wall time excludes imports (both sides import before timing) and includes building the inputs
-(``Dataset.from_pandas`` for Evidently). Peak extra memory is the process's peak resident size
+(``Dataset.from_pandas`` for Evidently). Then the same comparison as whole processes, which is
+what a scheduled job pays: the two frames are written to Parquet once, and ``mlops drift REF CUR
+--json`` runs against a Python process (in the Evidently environment) that imports Evidently,
+reads the same two files and runs ``DataDriftPreset()``; each is timed from start to exit
+(interpreter start, imports, file reads and the result included), with its CPU time and peak
+resident size from ``os.wait4``. Peak extra memory is the process's peak resident size
 during the call (``VmHWM`` after resetting it through ``/proc/self/clear_refs``) minus the
 resident size just before it.
 """
@@ -31,12 +36,15 @@ import os
 import re
 import statistics
 import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 EVIDENTLY_ENV = ROOT / ".bench-envs" / "evidently"
-EVIDENTLY_PIN = ["evidently==0.7.23", "pandas<3", "numpy", "scipy"]
+EVIDENTLY_PIN = ["evidently==0.7.23", "pandas<3", "numpy", "scipy", "pyarrow"]
+BIN_DIR = Path(sys.executable).parent
 STRONG, MILD = 5, 2  # current's first columns are shifted by 0.1 and 0.02 standard deviations
 
 
@@ -138,13 +146,106 @@ def evidently_worker(rows: int, columns: int, seed: int) -> None:
     print("EVIDENTLY-RESULT " + json.dumps(out))
 
 
+def evidently_process(reference_path: str, current_path: str) -> None:
+    """The whole-process Evidently job: import, read both files, run the default preset, print
+    the drifted-column count (what a scheduled job would act on)."""
+    import pandas as pd
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.presets import DataDriftPreset
+
+    reference, current = pd.read_parquet(reference_path), pd.read_parquet(current_path)
+    definition = DataDefinition(numerical_columns=list(reference.columns))
+    snapshot = Report([DataDriftPreset()]).run(
+        current_data=Dataset.from_pandas(current, data_definition=definition),
+        reference_data=Dataset.from_pandas(reference, data_definition=definition),
+    )
+    for metric in snapshot.dict()["metrics"]:
+        if metric["config"].get("type", "").endswith("DriftedColumnsCount"):
+            print(json.dumps({"drifted": int(metric["value"]["count"])}))
+
+
 def ensure_evidently_env() -> Path:
     python = EVIDENTLY_ENV / "bin" / "python"
     if not python.exists():
         print(f"creating {EVIDENTLY_ENV} ({' '.join(EVIDENTLY_PIN)}) with uv ...", flush=True)
         subprocess.run(["uv", "venv", str(EVIDENTLY_ENV), "-p", "3.11"], check=True)
-        subprocess.run(["uv", "pip", "install", "-p", str(python), *EVIDENTLY_PIN], check=True)
+    # A no-op once satisfied; adds a pin an older environment lacks. Precompiled, as ours is:
+    # without bytecode every import recompiles (FIELD-NOTES), which would bill Evidently for it.
+    install = ["uv", "pip", "install", "-q", "--compile-bytecode", "-p", str(python)]
+    subprocess.run([*install, *EVIDENTLY_PIN], check=True)
     return python
+
+
+def bytecode(python: str | Path) -> str:
+    """Whether ``python``'s pandas has its bytecode: "precompiled" or "NOT precompiled"."""
+    probe = (
+        "import importlib.util, os, pandas; "
+        "print(os.path.exists(importlib.util.cache_from_source(pandas.__file__)))"
+    )
+    found = subprocess.run([str(python), "-c", probe], capture_output=True, text=True).stdout
+    return "precompiled" if found.strip() == "True" else "NOT precompiled"
+
+
+def timed_process(command: list[str], cwd: Path) -> dict:
+    """Run ``command`` to its exit: wall seconds, CPU seconds, peak resident MiB, exit code and
+    stdout (from a file, so a large output cannot block the child)."""
+    out_path = cwd / "stdout.txt"
+    with out_path.open("wb") as out:
+        start = time.perf_counter()
+        process = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return {
+        "seconds": wall,
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "peak_mib": usage.ru_maxrss / 1024,
+        "exit": process.returncode,
+        "stdout": out_path.read_text(),
+    }
+
+
+def whole_processes(reference, current, repeat: int, skip_evidently: bool) -> None:
+    """``mlops drift`` and an Evidently process on the same Parquet files, start to exit."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        ref_path, cur_path = root / "reference.parquet", root / "current.parquet"
+        reference.to_parquet(ref_path)
+        current.to_parquet(cur_path)
+        size = (ref_path.stat().st_size + cur_path.stat().st_size) / 2**20
+        ours_cmd = [str(BIN_DIR / "mlops"), "drift", str(ref_path), str(cur_path), "--json"]
+        runs = [timed_process(ours_cmd, root) for _ in range(repeat)]
+        if runs[-1]["exit"] not in (0, 1):
+            raise SystemExit(f"mlops drift exited {runs[-1]['exit']}: {runs[-1]['stdout'][-500:]}")
+        drifted = json.loads(runs[-1]["stdout"])["drifted_columns"]
+        ours = {key: statistics.median(run[key] for run in runs) for key in ("seconds", "cpu")} | {
+            "peak_mib": max(run["peak_mib"] for run in runs)
+        }
+        print(
+            f"whole processes, Parquet files ({size:,.0f} MiB), interpreter start to exit "
+            f"(bytecode: ours {bytecode(sys.executable)}"
+            + ("" if skip_evidently else f", Evidently's {bytecode(ensure_evidently_env())}")
+            + "):\n"
+            f"  mlops drift REF CUR --json:          {ours['seconds']:6.2f} s wall, "
+            f"{ours['cpu']:6.2f} s CPU, {ours['peak_mib']:,.0f} MiB peak RSS "
+            f"-> {len(drifted)} drifted columns (median of {repeat})"
+        )
+        if skip_evidently:
+            return
+        python = ensure_evidently_env()
+        theirs = timed_process(
+            [str(python), __file__, "--evidently-process", str(ref_path), str(cur_path)], root
+        )
+        if theirs["exit"] != 0:
+            raise SystemExit(f"Evidently process exited {theirs['exit']}")
+        print(
+            f"  python: Evidently DataDriftPreset(): {theirs['seconds']:6.2f} s wall, "
+            f"{theirs['cpu']:6.2f} s CPU, {theirs['peak_mib']:,.0f} MiB peak RSS "
+            f"-> {json.loads(theirs['stdout'])['drifted']} drifted columns\n"
+            f"  -> Evidently / mlops drift: {theirs['seconds'] / ours['seconds']:.1f}x wall, "
+            f"{theirs['cpu'] / ours['cpu']:.1f}x CPU, "
+            f"{theirs['peak_mib'] / ours['peak_mib']:.1f}x peak memory"
+        )
 
 
 def run_evidently(rows: int, columns: int, seed: int) -> dict:
@@ -169,7 +270,16 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs of ours (median)")
     parser.add_argument("--skip-evidently", action="store_true")
     parser.add_argument("--evidently-worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--evidently-process", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--whole-process-only",
+        action="store_true",
+        help="only the whole-process comparison (mlops drift vs an Evidently process)",
+    )
     args = parser.parse_args()
+    if args.evidently_process:
+        evidently_process(*args.evidently_process)
+        return
     if args.evidently_worker:
         evidently_worker(args.rows, args.columns, args.seed)
         return
@@ -194,6 +304,9 @@ def main() -> None:
         f"ours:      pandas {pd.__version__}, numpy {np.__version__}, scipy {scipy.__version__}, "
         f"data checksum {checksum:.6f}"
     )
+    if args.whole_process_only:
+        whole_processes(reference, current, args.repeat, args.skip_evidently)
+        return
     detect_drift(reference.head(1000), current.head(1000))  # warm up lazy imports
 
     def ours(n_jobs):
@@ -245,6 +358,7 @@ def main() -> None:
         f"CPU; identical statistic and p-value on every column: {same}"
     )
     if args.skip_evidently:
+        whole_processes(reference, current, args.repeat, skip_evidently=True)
         return
 
     ev = run_evidently(args.rows, args.columns, args.seed)
@@ -283,6 +397,7 @@ def main() -> None:
         f"{mine['default threads']['extra_mib']:,.0f} MiB (default threads), "
         f"Evidently {ev_mib:,.0f} MiB; data {data_mib:,.0f} MiB"
     )
+    whole_processes(reference, current, args.repeat, skip_evidently=False)
 
 
 if __name__ == "__main__":
