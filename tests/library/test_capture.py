@@ -175,3 +175,19 @@ def test_a_killed_encoder_process_loses_no_records_and_stops_with_the_writer(tmp
     other = CaptureWriter(tmp_path / "other")
     other.close()
     assert other._encoder._process.poll() == 0, "close() ends the encoder process"
+
+
+def test_capture_lines_are_exactly_what_json_dumps_writes(tmp_path):
+    # orjson encodes number columns, but only where its text is json.dumps's own
+    values = [0.1 + 0.2, 1e-05, 7.5e-05, 1e16, 1.5e300, -0.0, 2**70, 3, float("nan"), None, True]
+    rows = [(value, float(index)) for index, value in enumerate(values)]
+    writer = CaptureWriter(tmp_path / "capture", encoder="thread")
+    writer.append(NAMES, rows, list(range(len(rows))), model_version="1", request_id="r")
+    writer.close()
+    (path,) = files(tmp_path / "capture")
+    lines = gzip.decompress(path.read_bytes()).decode().splitlines()
+    for line, (value, charges), prediction in zip(lines, rows, range(len(rows)), strict=True):
+        record = json.loads(line)
+        expected = {"tenure": value, "charges": charges, "prediction": prediction}
+        expected |= {"timestamp": record["timestamp"], "model_version": "1", "request_id": "r"}
+        assert line == json.dumps(expected)
