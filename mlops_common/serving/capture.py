@@ -237,10 +237,11 @@ class CaptureWriter:
         return "process" if self._encoder is not None and self._encoder.alive else "thread"
 
     def flush(self) -> None:
-        """Write whatever is buffered now (the caller waits for it)."""
-        with self._lock:
-            batches, self._batches, self._buffered = self._batches, [], 0
-        self._write(batches)
+        """Write whatever is buffered now, after any write under way (the caller waits)."""
+        with self._writing:
+            with self._lock:
+                batches, self._batches, self._buffered = self._batches, [], 0
+            self._write(batches)
 
     def close(self) -> None:
         """Stop the background thread, write the rest and stop the encoder process."""
@@ -268,11 +269,11 @@ class CaptureWriter:
                     self._lock.wait(timeout=max(deadline - time.monotonic(), 0.0))
                 if self._closing:
                     return
-                batches, self._batches, self._buffered = self._batches, [], 0
             deadline = time.monotonic() + self.max_seconds
-            self._write(batches)
+            self.flush()
 
     def _write(self, batches: list[tuple[Any, ...]]) -> None:
+        """Store ``batches`` (the caller holds ``_writing``)."""
         if not batches:
             return
         # One file per hour partition the batches fall in.
@@ -281,19 +282,18 @@ class CaptureWriter:
             parts.setdefault((batch[0].strftime("%Y-%m-%d"), batch[0].strftime("%H")), []).append(
                 batch
             )
-        with self._writing:
-            for (date, hour), part in parts.items():
-                self._seq += 1
-                path = f"{self.destination}/date={date}/hour={hour}/{self.replica}-{self._seq:06d}"
-                path += ".jsonl.gz"
-                count = sum(len(batch[2]) for batch in part)
-                error = self._store(path, part)
-                if error is None:
-                    self.written += count
-                else:  # any sink failure: count it, never raise
-                    self.failed_writes += 1
-                    self.dropped += count
-                    self.last_error = error
+        for (date, hour), part in parts.items():
+            self._seq += 1
+            path = f"{self.destination}/date={date}/hour={hour}/{self.replica}-{self._seq:06d}"
+            path += ".jsonl.gz"
+            count = sum(len(batch[2]) for batch in part)
+            error = self._store(path, part)
+            if error is None:
+                self.written += count
+            else:  # any sink failure: count it, never raise
+                self.failed_writes += 1
+                self.dropped += count
+                self.last_error = error
 
     def _store(self, path: str, batches: list[tuple[Any, ...]]) -> str | None:
         if self._encoder is not None and self._encoder.alive:
