@@ -21,8 +21,10 @@ from typing import Any
 
 __all__ = [
     "answers",
+    "dummy_aws_env",
     "free_port",
     "running",
+    "running_moto",
     "serve_in_thread",
     "stop",
     "stop_process_group",
@@ -102,6 +104,30 @@ def running(
         yield process
     finally:
         stop_process_group(process)
+
+
+def dummy_aws_env(home: Path) -> dict[str, str]:
+    """Dummy AWS credentials for the emulators: no shared config under ``home`` (which need not
+    exist) and no instance-metadata probes."""
+    return {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_CONFIG_FILE": str(home / "config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(home / "credentials"),
+    }
+
+
+@contextlib.contextmanager
+def running_moto(bin_dir: Path, log: Path, env: dict[str, str]) -> Iterator[str]:
+    """``moto_server`` (S3, SageMaker, ...) from ``bin_dir`` on a free port of 127.0.0.1, with
+    ``env`` (:func:`dummy_aws_env`); yields its URL once it answers, always stops it."""
+    url = f"http://127.0.0.1:{free_port()}"
+    command = [str(bin_dir / "moto_server"), "-H", "127.0.0.1", "-p", url.rsplit(":", 1)[1]]
+    with running(command, url=f"{url}/moto-api/", log=log, env=env):
+        yield url
 
 
 def wait_ready(url: str, alive: Callable[[], bool], timeout: float = 240.0) -> None:

@@ -497,30 +497,8 @@ def detect_drift(
     config = config if config is not None else DriftConfig()
     if not isinstance(config, DriftConfig):
         raise ConfigError(f"detect_drift: config must be a DriftConfig, got {type(config)}")
-    from mlops_common.monitoring.profile import Profile, is_profile_path
-
-    if is_profile_path(reference):
-        reference = Profile.load(reference)
-    profile = reference if isinstance(reference, Profile) else None
-    if profile is not None:
-        import pandas as pd
-
-        ref_frame, ref_source = pd.DataFrame(columns=list(profile.columns)), profile.source
-        reference_rows = profile.rows
-    else:
-        ref_frame, ref_source = _load(reference, "reference")
-        reference_rows = len(ref_frame)
-    if is_profile_path(current):
-        current = Profile.load(current)
-    cur_profile = current if isinstance(current, Profile) else None
-    if cur_profile is not None:
-        import pandas as pd
-
-        cur_frame, cur_source = pd.DataFrame(columns=list(cur_profile.columns)), cur_profile.source
-        current_rows = cur_profile.rows
-    else:
-        cur_frame, cur_source = _load(current, "current")
-        current_rows = len(cur_frame)
+    ref_frame, ref_source, reference_rows, profile = _side(reference, "reference")
+    cur_frame, cur_source, current_rows, cur_profile = _side(current, "current")
     selected, ignored = _select_columns(ref_frame, cur_frame, columns, ref_source, cur_source)
     forced = {categorical} if isinstance(categorical, str) else set(categorical or ())
     for name in sorted(forced - set(selected)):
@@ -629,6 +607,21 @@ def detect_drift(
 
 
 # --- input -----------------------------------------------------------------------------------
+
+
+def _side(data: Any, role: str) -> tuple[pd.DataFrame, str, int, Any]:
+    """``(frame, source, rows, profile)`` of one side of the comparison: a ``Profile`` (or a
+    ``*profile.json``) stands in as an empty frame with its columns; data has no profile."""
+    from mlops_common.monitoring.profile import Profile, is_profile_path
+
+    if is_profile_path(data):
+        data = Profile.load(data)
+    if isinstance(data, Profile):
+        import pandas as pd
+
+        return pd.DataFrame(columns=list(data.columns)), data.source, data.rows, data
+    frame, source = _load(data, role)
+    return frame, source, len(frame), None
 
 
 def _load(data: Any, role: str) -> tuple[pd.DataFrame, str]:

@@ -20,32 +20,20 @@ from cloud_helpers import (
     write_project,
 )
 
-from tools.processes import free_port, running
+from tools.processes import dummy_aws_env, free_port, running, running_moto
 
 
 @pytest.fixture(scope="session")
 def aws_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Dummy credentials; no shared config and no instance metadata probes."""
-    home = tmp_path_factory.mktemp("aws-home")
-    return {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_CONFIG_FILE": str(home / "config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(home / "credentials"),
-    }
+    return dummy_aws_env(tmp_path_factory.mktemp("aws-home"))
 
 
 @pytest.fixture(scope="session")
 def moto_server(tmp_path_factory: pytest.TempPathFactory, aws_env: dict[str, str]) -> Iterator[str]:
     """``moto_server`` (S3, SageMaker, ...) on a free port; yields its URL."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    command = [str(BIN_DIR / "moto_server"), "-H", "127.0.0.1", "-p", str(port)]
     log = tmp_path_factory.mktemp("moto") / "moto.log"
-    with running(command, url=f"{url}/moto-api/", log=log, env=aws_env):
+    with running_moto(BIN_DIR, log, aws_env) as url:
         yield url
 
 
