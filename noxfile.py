@@ -15,9 +15,11 @@ nox -s release  build the wheel and sdist of a vX.Y.Z tag and publish them (-- v
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import nox
+import tomllib
 
 nox.options.default_venv_backend = "uv"
 nox.options.sessions = ["lint", "tests"]
@@ -107,11 +109,28 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", *args, env={"PATH": tools_path(session)})
 
 
+def test_pins(*names: str) -> list[str]:
+    """The test group's requirement for each distribution in ``names`` (``"moto"`` gives
+    ``"moto[server]>=5"``): an integration session names what its tests use, pyproject.toml
+    keeps the pins."""
+    group = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    pins = {}
+    for requirement in group["dependency-groups"]["test"]:
+        if isinstance(requirement, str):
+            name = re.match(r"[A-Za-z0-9._-]+", requirement).group()
+            pins[re.sub(r"[-_.]+", "-", name).lower()] = requirement
+    unknown = [name for name in names if name not in pins]
+    if unknown:
+        raise ValueError(f"{unknown} are not in the test group of pyproject.toml")
+    return [pins[name] for name in names]
+
+
 def run_integration(session: nox.Session, name: str, *requirements: str) -> None:
-    """Run tests/integrations/<name>/ in this session's own environment: the library and its test
-    group plus ``requirements`` (an integration that pins its own dependencies, e.g. Airflow or
-    Feast, never moves the core environment). uv's cache is shared by every session."""
-    install_library(session, "test")
+    """Run tests/integrations/<name>/ in this session's own environment: the library, the small
+    ``integration`` group (pytest, Copier, uv) and ``requirements`` (``test_pins(...)`` for the
+    test group's tools; an integration that pins its own dependencies, e.g. Airflow or Feast,
+    never moves the core environment). uv's cache is shared by every session."""
+    install_library(session, "integration")
     if requirements:
         session.install(*requirements)
     env = {"PATH": tools_path(session), "MLOPS_INTEGRATION": name}
@@ -133,7 +152,9 @@ def feast(session: nox.Session) -> None:
     """Feast for real, locally (apply, materialise, point-in-time and online retrieval, a rendered
     project with_feature_store), on pandas 2 as Feast pins it; then the library's core tests on
     that same pandas 2 (skipped when arguments narrow the run: ``nox -s feast -- -k online``)."""
-    run_integration(session, "feast", "-e", ".[feast]", "pandas<3")
+    # test_rendered_project runs the project's `dvc repro` in this environment.
+    tools = test_pins("dvc", "scikit-learn", "fairlearn", "httpx", "schemathesis")
+    run_integration(session, "feast", "-e", ".[feast]", "pandas<3", *tools)
     if not session.posargs:
         session.run("python", "-c", "import pandas; assert pandas.__version__ < '3'")
         session.run("pytest", *PANDAS2_CORE_TESTS, "-n", "2", "--dist", "loadgroup")
@@ -164,7 +185,9 @@ def loop(session: nox.Session) -> None:
     captures to disk and moto S3, and its CI's CT jobs run as written (drift, retrain on fresh
     data, the gate against the rescored champion, pull request, promotion), then the local
     deploy target serves the new champion (tests/integrations/loop/)."""
-    run_integration(session, "loop")
+    # The CI jobs run with this environment's bin first on PATH (nox, dvc, moto_server).
+    tools = ("dvc", "dvc-s3", "scikit-learn", "fairlearn", "boto3", "moto", "openapi-core", "nox")
+    run_integration(session, "loop", *test_pins(*tools))
 
 
 @nox.session(python=PYTHON, tags=["test"])

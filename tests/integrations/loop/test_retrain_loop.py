@@ -32,7 +32,7 @@ import pytest
 import yaml
 
 from tools import ci_jobs, project_workflow
-from tools.processes import free_port, running
+from tools.processes import dummy_aws_env, free_port, running_moto
 
 ROOT = Path(__file__).resolve().parents[3]
 BIN_DIR = Path(sys.executable).parent
@@ -245,17 +245,8 @@ def git(project: Path, env: dict[str, str], *args: str) -> str:
 @pytest.fixture(scope="module")
 def moto(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, str]]:
     home = tmp_path_factory.mktemp("aws")
-    aws = {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_CONFIG_FILE": str(home / "config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(home / "credentials"),
-    }
-    url = f"http://127.0.0.1:{free_port()}"
-    command = [str(BIN_DIR / "moto_server"), "-H", "127.0.0.1", "-p", url.rsplit(":", 1)[1]]
-    with running(command, url=f"{url}/moto-api/", log=home / "moto.log", env=aws):
+    aws = dummy_aws_env(home)
+    with running_moto(BIN_DIR, home / "moto.log", aws) as url:
         import boto3
 
         boto3.client("s3", endpoint_url=url, **_keys(aws)).create_bucket(Bucket=BUCKET)
