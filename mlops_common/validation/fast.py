@@ -439,7 +439,7 @@ def _values_match_regex(series, nonnull, expectation, kwargs):
     if not isinstance(regex, str):
         raise SuiteError(f"{expectation.type}: 'regex' must be a string")
     values = series if nonnull.all() else series[nonnull]
-    matched = values.astype(str).str.contains(regex).to_numpy(dtype=bool, na_value=False)
+    matched = _as_text(values).str.contains(regex).to_numpy(dtype=bool, na_value=False)
     if values is series:
         return ~matched
     mask = np.zeros(len(series), dtype=bool)
@@ -729,10 +729,18 @@ def _value_lengths_equal(values, expectation, kwargs):
     return _lengths(values) == kwargs.get("value")
 
 
+def _as_text(values: Any) -> Any:
+    """``values`` as text for the regex checks, as GE reads them (``astype(str)``); a column that
+    is already of pandas' string dtype is used as it is (the cast copied all of it)."""
+    import pandas as pd
+
+    return values if isinstance(values.dtype, pd.StringDtype) else values.astype(str)
+
+
 def _regex_matches(values: Any, regex: Any, expectation: Expectation) -> Any:
     if not isinstance(regex, str):
         raise SuiteError(f"{expectation.type}: each regex must be a string")
-    return values.astype(str).str.contains(regex).to_numpy(dtype=bool, na_value=False)
+    return _as_text(values).str.contains(regex).to_numpy(dtype=bool, na_value=False)
 
 
 def _regex_list(expectation: Expectation, kwargs: dict[str, Any]) -> list[str]:
