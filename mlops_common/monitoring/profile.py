@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ __all__ = [
     "build_profile",
     "is_profile_path",
     "load_logged_profile",
+    "reference_profile",
 ]
 
 FORMAT = "mlops-profile/1"
@@ -191,3 +192,22 @@ def load_logged_profile(model_uri: str, *, tracking_uri: str | None = None) -> P
         profile = Profile.load(path)
     profile.source = f"{model_uri} (version {found.version}, run {found.run_id})"
     return profile
+
+
+def reference_profile(
+    reference: Any, profile_data: Callable[[Any], Profile], *, tracking_uri: str | None = None
+) -> Profile:
+    """The reference side of a drift check done by another engine (SQL, Spark): a ``Profile``
+    as it is, a ``*profile.json`` loaded, a model URI's logged profile, or anything else
+    (data) profiled by ``profile_data``.
+
+    >>> reference_profile("models:/churn-model@champion", build_profile).rows  # doctest: +SKIP
+    20000
+    """
+    if isinstance(reference, str) and reference.startswith("models:/"):
+        return load_logged_profile(reference, tracking_uri=tracking_uri)
+    if is_profile_path(reference):
+        return Profile.load(reference)
+    if isinstance(reference, Profile):
+        return reference
+    return profile_data(reference)

@@ -157,19 +157,16 @@ def detect_drift(
     :class:`~mlops_common.monitoring.drift.DriftReport`.
     """
     from mlops_common.monitoring.drift import detect_drift as compare
-    from mlops_common.monitoring.profile import is_profile_path
+    from mlops_common.monitoring.profile import reference_profile
 
     forced = [categorical] if isinstance(categorical, str) else list(categorical or ())
-    if isinstance(reference, str) and reference.startswith("models:/"):
-        from mlops_common.monitoring.profile import load_logged_profile
-
-        reference = load_logged_profile(reference, tracking_uri=tracking_uri)
-    elif is_profile_path(reference):
-        reference = Profile.load(reference)
-    elif not isinstance(reference, Profile):
-        reference = build_profile(
-            reference, categorical=forced, columns=columns, source="reference Spark DataFrame"
-        )
+    reference = reference_profile(
+        reference,
+        lambda data: build_profile(
+            data, categorical=forced, columns=columns, source="reference Spark DataFrame"
+        ),
+        tracking_uri=tracking_uri,
+    )
     # The current side is profiled with the reference's kinds, so both sides bin alike.
     wanted = [name for name in (columns or reference.columns) if name in set(current.columns)]
     as_categories = [

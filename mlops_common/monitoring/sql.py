@@ -242,15 +242,14 @@ def detect_drift(
     """
     from mlops_common.monitoring.drift import detect_drift as compare
     from mlops_common.monitoring.profile import build_profile as pandas_profile
-    from mlops_common.monitoring.profile import is_profile_path, load_logged_profile
+    from mlops_common.monitoring.profile import reference_profile
 
     forced = [categorical] if isinstance(categorical, str) else list(categorical or ())
-    if isinstance(reference, str) and reference.startswith("models:/"):
-        reference = load_logged_profile(reference, tracking_uri=tracking_uri)
-    elif is_profile_path(reference):
-        reference = Profile.load(reference)
-    elif not isinstance(reference, Profile):
-        reference = pandas_profile(reference, categorical=forced)
+    reference = reference_profile(
+        reference,
+        lambda data: pandas_profile(data, categorical=forced),
+        tracking_uri=tracking_uri,
+    )
     from mlops_common.validation.sql import _engine
 
     engine, shown = _engine(url)
