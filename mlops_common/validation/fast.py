@@ -21,6 +21,7 @@ from numbers import Real
 from typing import Any
 
 from mlops_common.errors import SuiteError
+from mlops_common.validation import arrow_text, lean_stats
 from mlops_common.validation.result import FAST, ExpectationOutcome
 from mlops_common.validation.suite import Expectation
 
@@ -409,7 +410,7 @@ def _values_in_set(series, nonnull, expectation, kwargs):
     value_set = _value_set(expectation, kwargs)
     if value_set is None:
         return None  # GE: vacuously true
-    return ~series.isin(list(value_set)).to_numpy() & nonnull
+    return ~arrow_text.isin(series, list(value_set)) & nonnull
 
 
 @register_fast_check("expect_column_values_to_not_be_in_set", {"column", "value_set", "mostly"})
@@ -418,7 +419,7 @@ def _values_not_in_set(series, nonnull, expectation, kwargs):
     value_set = _value_set(expectation, kwargs)
     if value_set is None:
         return None
-    return series.isin(list(value_set)).to_numpy() & nonnull
+    return arrow_text.isin(series, list(value_set)) & nonnull
 
 
 @register_fast_check("expect_column_values_to_be_unique", {"column", "mostly"})
@@ -438,10 +439,12 @@ def _values_match_regex(series, nonnull, expectation, kwargs):
     regex = kwargs.get("regex")
     if not isinstance(regex, str):
         raise SuiteError(f"{expectation.type}: 'regex' must be a string")
-    values = series if nonnull.all() else series[nonnull]
-    matched = _as_text(values).str.contains(regex).to_numpy(dtype=bool, na_value=False)
-    if values is series:
-        return ~matched
+    # pyarrow text answers nulls as False in place; any other column is matched without them.
+    whole = nonnull.all() or arrow_text.is_pyarrow_text(series)
+    values = series if whole else series[nonnull]
+    matched = arrow_text.contains(_as_text(values), regex)
+    if whole:
+        return ~matched & nonnull
     mask = np.zeros(len(series), dtype=bool)
     mask[nonnull] = ~matched  # a boolean scatter: no index arrays the size of the column
     return mask
@@ -601,8 +604,6 @@ def _aggregate(metric: str) -> Callable[..., ExpectationOutcome]:
 def _lean_metric(values: Any, metric: str) -> Any:
     """The metric without pandas' full-column copies where that gives pandas' answer, else None
     (min and max never copy; integers are summed and averaged without a copy already)."""
-    from mlops_common.validation import lean_stats
-
     if not lean_stats.supported(values):
         return None
     if metric == "median":
@@ -740,7 +741,7 @@ def _as_text(values: Any) -> Any:
 def _regex_matches(values: Any, regex: Any, expectation: Expectation) -> Any:
     if not isinstance(regex, str):
         raise SuiteError(f"{expectation.type}: each regex must be a string")
-    return _as_text(values).str.contains(regex).to_numpy(dtype=bool, na_value=False)
+    return arrow_text.contains(_as_text(values), regex)
 
 
 def _regex_list(expectation: Expectation, kwargs: dict[str, Any]) -> list[str]:

@@ -192,6 +192,25 @@ def test_blockwise_statistics_match_great_expectations_across_block_edges(ge_con
     _assert_engines_agree(corrupted_frame())
 
 
+def test_median_from_a_sampled_band_matches_great_expectations(ge_context, monkeypatch):
+    # Medians of large columns partition only a band around a sampled middle; a sample of 8
+    # sends these 400-row columns (nulls, an infinity, outliers, integers) down that path.
+    from mlops_common.validation import lean_stats
+
+    answered = []
+    band = lean_stats._middle_from_band
+
+    def spy(*args):
+        answered.append(band(*args))
+        return answered[-1]
+
+    monkeypatch.setattr(lean_stats, "MEDIAN_SAMPLE", 8)
+    monkeypatch.setattr(lean_stats, "_middle_from_band", spy)
+    _assert_engines_agree(corrupted_frame())
+    _assert_engines_agree(clean_frame())
+    assert answered and all(value is not None for value in answered)
+
+
 def test_fast_path_matches_great_expectations_with_nulls_everywhere(ge_context):
     df = clean_frame().astype({"quantity": "float64"})
     df.loc[:, ["amount", "quantity", "score"]] = np.nan
