@@ -12,7 +12,8 @@ bytecode (mlops_common is compiled first, as GE's site-packages are), and each p
 time, CPU time (user + system) and peak RSS are reported: on a shared machine the CPU ratio is
 the steadier figure, so both ratios are printed with the load average.
 
-In-process times are wall-clock medians (GE's import is reported separately). Peak extra memory
+In-process times are wall-clock medians after one untimed warm-up run per engine (GE's import
+is reported separately). Peak extra memory
 is measured twice per engine, each in a run of its own: the peak resident set (Linux VmHWM,
 reset before the run, with freed heap returned to the system first) minus the resident set
 before it, which counts numpy and Arrow buffers; and tracemalloc's peak, which counts Python
@@ -248,7 +249,9 @@ def whole_processes(rows: int, repeat: int) -> None:
 
 
 def median_time(fn: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
-    """Median wall and CPU seconds (all threads) of ``repeat`` calls, and the last result."""
+    """Median wall and CPU seconds (all threads) of ``repeat`` calls after one untimed warm-up
+    call (first-call imports and allocator growth), and the last result."""
+    fn()
     walls, cpus, result = [], [], None
     for _ in range(repeat):
         start, cpu = time.perf_counter(), time.process_time()
@@ -327,7 +330,7 @@ def ge_runner(df: pd.DataFrame, suite: dict[str, Any]) -> Callable[[], Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--process", action="store_true", help="time whole processes instead")
     args = parser.parse_args()
     if args.process:

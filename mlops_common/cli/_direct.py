@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
 import types
 import typing
 from collections.abc import Callable
@@ -56,6 +57,9 @@ def run(argv: list[str]) -> bool:
     # threshold the collector scans them again and again (~0.04 s of CPU). Collections still
     # happen, only less often, in a process that ends when the command does.
     gc.set_threshold(10_000, *gc.get_threshold()[1:])
+    # numpy's OpenBLAS starts one spinning thread per core on import (~0.13 s of CPU on two
+    # cores); these commands do no linear algebra. A value the user set is kept.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     module, name = DIRECT_COMMANDS[argv[0]]
     command = getattr(importlib.import_module(module), name)
     arguments = parse(command, argv[1:])

@@ -49,16 +49,40 @@ def _columns() -> dict[str, pd.Series]:
     columns["chunked"] = pd.Series(pd.arrays.ArrowStringArray(chunked))
     columns["sliced"] = pd.Series(ascii_values * 3, dtype="str").iloc[5:17].reset_index(drop=True)
     columns["empty"] = pd.Series([], dtype="str")
+    columns["all null"] = pd.Series([None] * 6, dtype="str")
+    nulls_chunk = pa.chunked_array([pa.array(ascii_values), pa.array([None, None], pa.string())])
+    columns["a chunk of nulls"] = pd.Series(pd.arrays.ArrowStringArray(nulls_chunk))
     return columns
 
 
 @pytest.mark.filterwarnings("ignore:This pattern is interpreted as a regular expression")
+@pytest.mark.parametrize("per_distinct", [False, True], ids=["per value", "per distinct value"])
 @pytest.mark.parametrize("pattern", PATTERNS)
-def test_contains_is_pandas_str_contains(pattern):
+def test_contains_is_pandas_str_contains(pattern, per_distinct, monkeypatch):
+    if per_distinct:  # a probe of one row sends even these short columns down that path
+        monkeypatch.setattr(arrow_text, "CARDINALITY_PROBE", 1)
+        monkeypatch.setattr(arrow_text, "FEW_DISTINCT", 1.0)
     for name, column in _columns().items():
         expected = column.str.contains(pattern).to_numpy(dtype=bool, na_value=False)
         found = arrow_text.contains(column, pattern)
         assert found.dtype == bool and found.tolist() == expected.tolist(), name
+
+
+def test_cardinality_probe_picks_the_path():
+    rng = np.random.default_rng(3)
+    rows = 8 * arrow_text.CARDINALITY_PROBE
+    codes = pd.Series(rng.choice([f"K-{i}" for i in range(500)], rows), dtype="str")
+    ids = pd.Series([f"id-{i}" for i in range(rows)], dtype="str")
+    seen = []
+
+    def answer(values):
+        seen.append(len(values))
+        return np.ones(len(values), dtype=bool)
+
+    for column in (codes, ids):
+        found = arrow_text._per_distinct(column.array.__arrow_array__(), answer)
+        assert found.all() and len(found) == rows
+    assert seen == [500, rows]  # codes once per distinct value, ids row by row
 
 
 def test_plain_ascii_text_takes_the_pyarrow_path_and_the_rest_goes_to_pandas(monkeypatch):
