@@ -13,11 +13,10 @@ time, CPU time (user + system) and peak RSS are reported: on a shared machine th
 the steadier figure, so both ratios are printed with the load average.
 
 In-process times are wall-clock medians after one untimed warm-up run per engine (GE's import
-is reported separately). Peak extra memory
-is measured twice per engine, each in a run of its own: the peak resident set (Linux VmHWM,
-reset before the run, with freed heap returned to the system first) minus the resident set
-before it, which counts numpy and Arrow buffers; and tracemalloc's peak, which counts Python
-objects and numpy buffers but not Arrow's.
+is reported separately). Peak extra memory is measured twice per engine, each in a run of its
+own: the peak resident set (Linux VmHWM, reset before the run, with freed heap returned to the
+system first) minus the resident set before it, which counts numpy and Arrow buffers; and
+tracemalloc's peak, which counts Python objects and numpy buffers but not Arrow's.
 """
 
 from __future__ import annotations

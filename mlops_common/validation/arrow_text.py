@@ -22,6 +22,7 @@ result is always the one pandas gives, and therefore the one Great Expectations 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 __all__ = ["contains", "is_pyarrow_text", "isin"]
@@ -67,6 +68,7 @@ def _plain_ascii(column: Any) -> bool:
     return True
 
 
+@lru_cache(maxsize=256)  # a suite asks about the same few patterns column after column
 def _re2_safe(pattern: str) -> bool:
     """Whether pandas runs ``pattern`` on RE2 for ASCII text without newlines, and RE2 gives
     what Python's ``re`` gives there: pandas' own pattern rules, and stricter ones besides
@@ -129,6 +131,13 @@ def _bool_numpy(result: Any, length: int) -> Any:
                 np.frombuffer(validity, np.uint8), count=count, bitorder="little"
             )
         parts.append(values[chunk.offset :].view(bool))
+    return _joined(parts, length)
+
+
+def _joined(parts: list[Any], length: int) -> Any:
+    """Per-chunk numpy bool arrays as one array of ``length`` (no copy for a single chunk)."""
+    import numpy as np
+
     if not parts:
         return np.zeros(length, dtype=bool)
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
@@ -166,9 +175,9 @@ def _per_distinct(column: Any, answer: Any) -> Any:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    step = max(len(column) // CARDINALITY_PROBE, 1)
     if len(column) < 4 * CARDINALITY_PROBE:
         return answer(column)
+    step = len(column) // CARDINALITY_PROBE
     probe = column.take(pa.array(np.arange(0, len(column), step)))
     if len(pc.unique(probe)) > FEW_DISTINCT * len(probe):
         return answer(column)
@@ -183,9 +192,7 @@ def _per_distinct(column: Any, answer: Any) -> Any:
         if chunk.null_count:
             found &= chunk.is_valid().to_numpy(zero_copy_only=False)
         parts.append(found)
-    if not parts:
-        return np.zeros(0, dtype=bool)
-    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+    return _joined(parts, len(column))
 
 
 def isin(values: Any, value_set: list[Any]) -> Any:

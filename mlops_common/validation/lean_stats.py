@@ -97,14 +97,14 @@ def median(values: Any) -> float:
         return math.nan
     ranks = [(count - 1) // 2, count // 2]  # numpy averages these two (the same one when odd)
     if count >= 4 * MEDIAN_SAMPLE:
-        middle = _middle_from_band(values, count, ranks)
+        middle = _middle_from_band(values, ranks)
         if middle is not None:
             return middle
     kept = values[~np.isnan(values)] if floating else values.astype(np.float64)
     return float(np.median(kept, overwrite_input=True))
 
 
-def _middle_from_band(values: Any, count: int, ranks: list[int]) -> float | None:
+def _middle_from_band(values: Any, ranks: list[int]) -> float | None:
     """The median from the values between two sample quantiles, or None when they miss it."""
     import numpy as np
 
@@ -121,7 +121,7 @@ def _middle_from_band(values: Any, count: int, ranks: list[int]) -> float | None
     first, last = ranks[0] - below, ranks[1] - below
     if first < 0 or last >= band.size:
         return None
-    band = band.astype(np.float64)
+    band = band.astype(np.float64, copy=False)  # the band is a copy already: sort it in place
     band.partition([first, last] if last != first else first)
     # numpy's median: the mean of the two middle values, computed as (a + b) / 2 in float64.
     return float(band[first]) if first == last else float((band[first] + band[last]) / 2)
