@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -516,3 +517,71 @@ def test_mlops_serve_started_like_sagemaker_takes_model_host_and_port_from_env(s
         assert response.status_code == 200, response.text
         assert response.json()["predictions"] == pytest.approx([600.0])
         assert (tmp_path / "logs" / "predictions.jsonl").read_text().count("\n") == 1
+
+
+def test_concurrent_requests_each_get_their_own_predictions_and_a_bad_one_only_its_422(
+    store, tmp_path
+):
+    """Requests in flight together may share a model call (serving/batching.py): each still
+    gets the predictions of its own records, and NaN the model refuses fails only its request."""
+    import asyncio
+
+    import httpx
+
+    from mlops_common.serving import create_app
+
+    log_path = tmp_path / "p.jsonl"
+    app = create_app(
+        f"models:/{REGRESSOR}@champion", prediction_log=log_path, tracking_uri=store.tracking_uri
+    )
+    bodies = [
+        {
+            "records": [
+                {"tenure": 5.0, "monthly charges": float(10 * i + j)} for j in range(i % 3 + 1)
+            ]
+        }
+        for i in range(24)
+    ]
+    bodies[7] = {"records": [{"tenure": 5.0, "monthly charges": float("nan")}]}
+    json_body = {"Content-Type": "application/json"}  # json.dumps spells NaN; httpx refuses it
+
+    async def send_together(url: str) -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+            # A 900-record request first keeps the loop busy while the others arrive.
+            big = {"records": [{"tenure": 1.0, "monthly charges": 1.0}] * 900}
+            posts = [http.post("/predict", json=big)]
+            posts += [
+                http.post("/predict", content=json.dumps(body), headers=json_body)
+                for body in bodies
+            ]
+            return await asyncio.gather(*posts)
+
+    with serve_in_thread(app) as url:
+        first, *responses = asyncio.run(send_together(url))
+    assert first.status_code == 200 and first.json()["predictions"] == pytest.approx([12.0] * 900)
+    for index, (body, response) in enumerate(zip(bodies, responses, strict=True)):
+        if index == 7:
+            assert response.status_code == 422
+            assert "the model refused these records" in response.json()["detail"]
+            continue
+        assert response.status_code == 200, response.text
+        expected = [12 * record["monthly charges"] for record in body["records"]]
+        assert response.json()["predictions"] == pytest.approx(expected)
+    assert app.state.batcher is None  # the lifespan ended; the served model is released
+    logged = [json.loads(line) for line in log_path.read_text().splitlines()]
+    assert len(logged) == 900 + sum(len(body["records"]) for body in bodies) - 1
+
+
+def test_a_pyfunc_model_is_not_micro_batched(store, tmp_path):
+    import httpx
+
+    from mlops_common.serving import create_app
+
+    app = create_app(
+        f"models:/{PYFUNC}/1", prediction_log=tmp_path / "p.jsonl", tracking_uri=store.tracking_uri
+    )
+    with serve_in_thread(app) as url:
+        assert httpx.post(f"{url}/predict", json={"records": [{"tenure": 3}]}).json()[
+            "predictions"
+        ] == [6]
+        assert app.state.served.flavor == "pyfunc" and app.state.batcher is None
