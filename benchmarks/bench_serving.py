@@ -4,12 +4,17 @@ Three servers serve the same registered scikit-learn model (``models:/<name>@cha
 sqlite store) on 127.0.0.1: ``mlops serve --capture DIR`` (``/metrics`` on, records captured to
 gzip files), the same service with a sink that keeps nothing (the baseline of capture's cost),
 and ``mlflow models serve``. A second process generates the load: N keep-alive connections,
-driven by one event loop, each sending its next request when the last answer is in: a fixed
-number of requests of 1 row, then of 100 rows (same record, each server's own payload shape).
-Reported per server and batch size: requests/s, p50/p99 latency, server CPU per request and
-seconds from process start to the first successful prediction; then the ratios, all from one run.
+driven by one event loop, each sending its next request when the last answer is in, for a
+fixed time at 1 row per request, then at 100 rows (same record, each server's own payload
+shape). A fixed time, not a fixed count, so that capture writes several files during every
+phase (a file is cut every 10,000 records): its encoding is inside what is measured. The three
+servers run side by side and are measured in turn, for several rounds. Reported per server and
+batch size, as medians over the rounds: requests/s, p50/p99 latency, server CPU per request and
+seconds from process start to the first successful prediction; then the ratios (taken within
+each round, their median and range), all from one run, and the records the capture sink wrote
+and dropped (from its own ``/metrics``).
 
-    python benchmarks/bench_serving.py [--clients 8] [--requests 3000] [--batch-requests 600]
+    python benchmarks/bench_serving.py [--clients 8] [--seconds 6] [--rounds 3] [--batch-rows 100]
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ FEATURES = [f"feature_{index}" for index in range(8)]
 RECORD = {name: 0.5 + index for index, name in enumerate(FEATURES)}
 BIN_DIR = Path(sys.executable).parent
 STARTUP_TIMEOUT = 300.0
-WARMUP_REQUESTS = 200
+WARMUP_SECONDS = 0.5
 
 
 def build_store(root: Path) -> str:
@@ -130,13 +135,14 @@ def tree_cpu_seconds(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def load(port: int, path: str, body: bytes, clients: int, requests: int) -> dict[str, float]:
-    """N keep-alive connections, ``requests`` POSTs in total, driven by one event loop.
+def load(port: int, path: str, body: bytes, clients: int, seconds: float) -> dict[str, float]:
+    """N keep-alive connections posting for ``seconds``, driven by one event loop.
 
     Each connection sends its next request as soon as the last response is in (a closed loop,
-    as N client threads would). One thread on non-blocking sockets, not N threads on
-    http.client: threads in one process take turns on the GIL (5 ms slices), so their own
-    waiting showed up as server latency and, at 1 row, capped the throughput measured.
+    as N client threads would), until the time is up; the answers in flight then are awaited.
+    One thread on non-blocking sockets, not N threads on http.client: threads in one process
+    take turns on the GIL (5 ms slices), so their own waiting showed up as server latency and,
+    at 1 row, capped the throughput measured.
     """
     import selectors
     import socket
@@ -146,31 +152,28 @@ def load(port: int, path: str, body: bytes, clients: int, requests: int) -> dict
         + "".join(f"{name}: {value}\r\n" for name, value in HEADERS.items())
         + f"Content-Length: {len(body)}\r\n\r\n"
     ).encode() + body
-    per_client = [requests // clients + (i < requests % clients) for i in range(clients)]
     selector = selectors.DefaultSelector()
     latencies: list[float] = []
     failures = 0
-    for index in range(clients):
+    for _ in range(clients):
         connection = socket.create_connection(("127.0.0.1", port), timeout=30)
         connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         connection.setblocking(False)
-        state = {"left": per_client[index], "buffer": b"", "begin": 0.0}
+        state = {"buffer": b"", "begin": 0.0}
         selector.register(connection, selectors.EVENT_READ, state)
 
     def send(connection: socket.socket, state: dict) -> None:
-        state["left"] -= 1
         state["begin"] = time.perf_counter()
         connection.sendall(request)  # a few hundred bytes: the socket buffer takes them at once
 
     begin = time.perf_counter()
     for key in list(selector.get_map().values()):
-        if key.data["left"]:
-            send(key.fileobj, key.data)
+        send(key.fileobj, key.data)
     open_connections = len(selector.get_map())
-    deadline = begin + 600
+    stop_sending = begin + seconds
     while open_connections:
         events = selector.select(timeout=30)
-        if not events or time.perf_counter() > deadline:
+        if not events:
             raise SystemExit("load: the server stopped answering")
         for key, _ in events:
             connection, state = key.fileobj, key.data
@@ -187,7 +190,7 @@ def load(port: int, path: str, body: bytes, clients: int, requests: int) -> dict
             latencies.append(time.perf_counter() - state["begin"])
             failures += not head.startswith((b"HTTP/1.1 200", b"HTTP/1.0 200"))
             state["buffer"] = rest[length:]
-            if state["left"]:
+            if time.perf_counter() < stop_sending:
                 send(connection, state)
             else:
                 selector.unregister(connection)
@@ -213,14 +216,33 @@ def _content_length(head: bytes) -> int:
     raise SystemExit(f"load: a response without Content-Length: {head[:200]!r}")
 
 
-def run_load_process(port: int, path: str, body: bytes, clients: int, requests: int) -> dict:
-    """The load generator runs in its own process so it does not share the server's GIL."""
-    warmup = [sys.executable, __file__, "--load", str(port), path, body.decode()]
-    subprocess.run([*warmup, "4", str(WARMUP_REQUESTS)], check=True, capture_output=True)
-    result = subprocess.run(
-        [*warmup, str(clients), str(requests)], check=True, capture_output=True, text=True
+def run_load_process(port: int, path: str, body: bytes, clients: int, seconds: float) -> dict:
+    """The load generator runs in its own process so it does not share the server's GIL; a
+    short warm-up run first. Returns the measured run's figures, ``warmup_requests`` added."""
+    command = [sys.executable, __file__, "--load", str(port), path, body.decode()]
+    warmup = subprocess.run(
+        [*command, "4", str(WARMUP_SECONDS)], check=True, capture_output=True, text=True
     )
-    return json.loads(result.stdout)
+    result = subprocess.run(
+        [*command, str(clients), str(seconds)], check=True, capture_output=True, text=True
+    )
+    return {**json.loads(result.stdout), "warmup_requests": json.loads(warmup.stdout)["requests"]}
+
+
+def capture_counters(port: int) -> dict[str, float]:
+    """The capture sink's own counters (written, dropped, buffered), from ``GET /metrics``."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", "/metrics")
+        text = connection.getresponse().read().decode()
+    finally:
+        connection.close()
+    counters = {}
+    for line in text.splitlines():
+        for name in ("written", "dropped", "buffered"):
+            if line.startswith(f"mlops_capture_records_{name}") and " " in line:
+                counters[name] = float(line.rsplit(" ", 1)[1])
+    return counters
 
 
 class NullSink:
@@ -251,16 +273,14 @@ def serve_without_capture(port: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--requests", type=int, default=3000, help="at 1 row per request")
-    parser.add_argument(
-        "--batch-requests", type=int, default=600, help="at --batch-rows rows per request"
-    )
+    parser.add_argument("--seconds", type=float, default=6.0, help="of load per measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="measurements of each server")
     parser.add_argument("--batch-rows", type=int, default=100)
     args = parser.parse_args()
 
     import pandas
 
-    sizes = {1: args.requests, args.batch_rows: args.batch_requests}
+    sizes = (1, args.batch_rows)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         tracking_uri = build_store(root)
@@ -298,72 +318,107 @@ def main() -> None:
                 "dataframe_records",
             ),
         }
-        results: dict[tuple[str, int], dict] = {}
-        for label, (command, route, key) in servers.items():
-            port = free_port()
-            probe = json.dumps({key: [RECORD]}).encode()
-            process, first_answer = start_and_time(
-                [*command, str(port)], env, port, route, probe, root / f"{label.split()[0]}.log"
-            )
-            try:
-                for rows, requests in sizes.items():
-                    body = json.dumps({key: [RECORD] * rows}).encode()
-                    cpu_before = tree_cpu_seconds(process.pid)
-                    stats = run_load_process(port, route, body, args.clients, requests)
-                    cpu_ms = (tree_cpu_seconds(process.pid) - cpu_before) * 1000
-                    # The warm-up requests of run_load_process count too: divide by all of them.
-                    cpu_per_request = cpu_ms / (stats["requests"] + WARMUP_REQUESTS)
-                    results[label, rows] = {
-                        **stats,
-                        "first_answer_s": first_answer,
-                        "cpu_ms": cpu_per_request,
-                    }
-                    print(f"  {label}, {rows} rows/request: {stats['rps']:.0f} req/s", flush=True)
-            finally:
+        processes, first_answers = {}, {}
+        runs: dict[tuple[str, int], list[dict]] = {}
+        try:
+            for label, (command, route, key) in servers.items():
+                port = free_port()
+                probe = json.dumps({key: [RECORD]}).encode()
+                processes[label] = (
+                    *start_and_time(
+                        [*command, str(port)], env, port, route, probe, root / f"{label[:5]}.log"
+                    ),
+                    port,
+                )
+            # Rounds, each server in turn: a slow spell of the machine falls on all three alike,
+            # and the ratios are taken within a round, then their median.
+            for round_number in range(1, args.rounds + 1):
+                for rows in sizes:
+                    for label, (_, route, key) in servers.items():
+                        process, first_answer, port = processes[label]
+                        first_answers[label] = first_answer
+                        body = json.dumps({key: [RECORD] * rows}).encode()
+                        cpu_before = tree_cpu_seconds(process.pid)
+                        stats = run_load_process(port, route, body, args.clients, args.seconds)
+                        cpu_ms = (tree_cpu_seconds(process.pid) - cpu_before) * 1000
+                        # The warm-up requests count too: divide by all of them.
+                        stats["cpu_ms"] = cpu_ms / (stats["requests"] + stats["warmup_requests"])
+                        runs.setdefault((label, rows), []).append(stats)
+                        print(
+                            f"  round {round_number}, {label}, {rows} rows/request: "
+                            f"{stats['rps']:.0f} req/s",
+                            flush=True,
+                        )
+            counters = capture_counters(processes["mlops serve --capture"][2])
+        finally:
+            for process, _, _ in processes.values():
                 stop(process)
         captured = sum(1 for _ in (root / "capture").rglob("*.jsonl.gz"))
 
     import mlflow
     import sklearn
 
+    median = statistics.median
     print(
-        f"serving benchmark: {args.clients} clients, {args.requests} requests of 1 row and "
-        f"{args.batch_requests} of {args.batch_rows} rows, 127.0.0.1; mlflow {mlflow.__version__}, "
-        f"scikit-learn {sklearn.__version__}, pandas {pandas.__version__}, {os.cpu_count()} cores, "
-        f"load average {os.getloadavg()[0]:.1f} at the end"
+        f"serving benchmark: {args.clients} clients, {args.rounds} rounds of {args.seconds:g} s "
+        f"per server at 1 row and at {args.batch_rows} rows per request, 127.0.0.1; "
+        f"mlflow {mlflow.__version__}, scikit-learn {sklearn.__version__}, pandas "
+        f"{pandas.__version__}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} "
+        "at the end; medians over the rounds"
     )
     print(
         f"{'server':<24}{'rows':>5}{'req/s':>9}{'rows/s':>10}{'p50 ms':>9}{'p99 ms':>9}"
         f"{'p99/p50':>9}{'CPU ms/req':>12}{'first answer s':>16}{'fail':>6}"
     )
-    for (label, rows), row in results.items():
+    for (label, rows), measured in runs.items():
+        rps = median(run["rps"] for run in measured)
         print(
-            f"{label:<24}{rows:>5}{row['rps']:>9.0f}{row['rps'] * rows:>10.0f}"
-            f"{row['p50_ms']:>9.2f}{row['p99_ms']:>9.2f}{row['p99_ms'] / row['p50_ms']:>9.2f}"
-            f"{row['cpu_ms']:>12.2f}{row['first_answer_s']:>16.2f}{row['failures']:>6}"
+            f"{label:<24}{rows:>5}{rps:>9.0f}{rps * rows:>10.0f}"
+            f"{median(run['p50_ms'] for run in measured):>9.2f}"
+            f"{median(run['p99_ms'] for run in measured):>9.2f}"
+            f"{median(run['p99_ms'] / run['p50_ms'] for run in measured):>9.2f}"
+            f"{median(run['cpu_ms'] for run in measured):>12.2f}"
+            f"{first_answers[label]:>16.2f}{sum(run['failures'] for run in measured):>6}"
         )
-    print(f"capture files written: {captured}")
+    print(
+        f"capture: {counters.get('written', 0):.0f} records in {captured} files, "
+        f"{counters.get('buffered', 0):.0f} still buffered at the end of the load (written on "
+        f"shutdown), {counters.get('dropped', 0):.0f} dropped"
+    )
+
+    def paired(rows: int, numerator: str, denominator: str, figure) -> str:
+        """The median over rounds of a ratio taken within each round, and its range."""
+        ratios = sorted(
+            figure(ours) / figure(theirs)
+            for ours, theirs in zip(runs[numerator, rows], runs[denominator, rows], strict=True)
+        )
+        return f"x{median(ratios):.2f} ({ratios[0]:.2f}-{ratios[-1]:.2f})"
+
+    ours, bare, theirs = servers
+    first = first_answers[ours] / first_answers[theirs]
     for rows in sizes:
-        ours, theirs = results["mlops serve --capture", rows], results["mlflow models serve", rows]
-        bare = results["mlops, no capture", rows]
+        cost = sorted(
+            1 - with_capture["rps"] / without["rps"]
+            for with_capture, without in zip(runs[ours, rows], runs[bare, rows], strict=True)
+        )
         print(
             f"{rows} rows/request, mlops (metrics + capture) / mlflow: "
-            f"throughput x{ours['rps'] / theirs['rps']:.2f}, "
-            f"p99 x{ours['p99_ms'] / theirs['p99_ms']:.2f} (lower is better), "
-            f"server CPU per request x{ours['cpu_ms'] / theirs['cpu_ms']:.2f}, "
-            f"first answer x{ours['first_answer_s'] / theirs['first_answer_s']:.2f}; "
-            f"capture costs {1 - ours['rps'] / bare['rps']:+.1%} of throughput, "
-            f"{ours['cpu_ms'] / bare['cpu_ms'] - 1:+.1%} CPU per request"
+            f"throughput {paired(rows, ours, theirs, lambda run: run['rps'])}, "
+            f"p99 {paired(rows, ours, theirs, lambda run: run['p99_ms'])} (lower is better), "
+            f"server CPU per request {paired(rows, ours, theirs, lambda run: run['cpu_ms'])}, "
+            f"first answer x{first:.2f}; capture costs {median(cost):+.1%} of throughput "
+            f"({cost[0]:+.1%} to {cost[-1]:+.1%}), "
+            f"CPU per request {paired(rows, ours, bare, lambda run: run['cpu_ms'])}"
         )
 
 
 if __name__ == "__main__":
     if len(sys.argv) == 7 and sys.argv[1] == "--load":
-        _, _, port_arg, path_arg, body_arg, clients_arg, requests_arg = sys.argv
+        _, _, port_arg, path_arg, body_arg, clients_arg, seconds_arg = sys.argv
         print(
             json.dumps(
                 load(
-                    int(port_arg), path_arg, body_arg.encode(), int(clients_arg), int(requests_arg)
+                    int(port_arg), path_arg, body_arg.encode(), int(clients_arg), float(seconds_arg)
                 )
             )
         )

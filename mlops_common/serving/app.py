@@ -222,17 +222,30 @@ def create_app(
     )
 
     def _log(
-        served: ServedModel, rows: list[tuple[Any, ...]], predictions: list[Any], request_id: str
+        served: ServedModel,
+        rows: list[tuple[Any, ...]],
+        predictions: list[Any],
+        request_id: str,
+        body: bytes,
     ) -> None:
-        app.state.log.append(
-            app.state.names, rows, predictions, model_version=served.version, request_id=request_id
+        sink = app.state.log
+        # Our sinks may copy plain records from the request's own JSON text (cheaper than
+        # printing every number again); a sink of the caller's gets the rows only.
+        extra = {"body": body} if getattr(sink, "takes_request_body", False) else {}
+        sink.append(
+            app.state.names,
+            rows,
+            predictions,
+            model_version=served.version,
+            request_id=request_id,
+            **extra,
         )
 
     def _predict_and_log(
-        served: ServedModel, rows: list[tuple[Any, ...]], request_id: str
+        served: ServedModel, rows: list[tuple[Any, ...]], request_id: str, body: bytes
     ) -> list[Any]:
         predictions = served.predict(rows)
-        _log(served, rows, predictions, request_id)
+        _log(served, rows, predictions, request_id, body)
         return predictions
 
     async def predict(request: Request) -> Response:
@@ -265,14 +278,16 @@ def create_app(
         rows = list(map(app.state.read_record, parsed.records))
         try:
             if len(rows) > _INLINE_MAX_RECORDS:
-                predictions = await run_in_threadpool(_predict_and_log, served, rows, request_id)
+                predictions = await run_in_threadpool(
+                    _predict_and_log, served, rows, request_id, body
+                )
             else:
                 batcher = app.state.batcher
                 if batcher is not None:
                     predictions = await batcher.predict(rows)
                 else:
                     predictions = served.predict(rows)
-                _log(served, rows, predictions, request_id)
+                _log(served, rows, predictions, request_id, body)
         except (ValueError, TypeError) as exc:
             # Well-typed values the model still refuses (NaN in a model without NaN support,
             # an unseen category): the input's fault, so 422 with the model's own words.

@@ -47,6 +47,9 @@ class PredictionLog:
     >>> log.append(["x"], [(1.5,)], [0], model_version="3")  # doctest: +SKIP
     """
 
+    #: ``append`` takes the request's ``body`` (the service passes it to sinks that say so).
+    takes_request_body = True
+
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         try:
@@ -69,7 +72,9 @@ class PredictionLog:
         *,
         model_version: str | None,
         request_id: str | None = None,
+        body: bytes | None = None,
     ) -> None:
+        """Write the records, each line as json.dumps writes it (``body`` is not used here)."""
         timestamp = datetime.now(timezone.utc).isoformat()
         text = _json_lines(names, rows, predictions, timestamp, model_version, request_id)
         with self._lock:
@@ -159,17 +164,20 @@ def _json_lines_of(names: list[str], requests: list[tuple[Any, ...]]) -> str:
     columns.append(_json_column(list(chain.from_iterable(request[1] for request in requests))))
     # Timestamp, model version and request id are the same for all of a request's rows: their
     # text (with the closing brace) is built once per request and repeated.
-    text_of = _constant_text
-    tails = [
-        f'"timestamp": {text_of(when)}, "model_version": {text_of(version)}, '
-        f'"request_id": {text_of(request_id)}}}'
-        for _, _, when, version, request_id in requests
-    ]
+    tails = [_record_tail(*constants) for _, _, *constants in requests]
     repeats = (repeat(tail, len(request[0])) for tail, request in zip(tails, requests, strict=True))
     columns.append(list(chain.from_iterable(repeats)))
     keys = [dumps(name).replace("%", "%%") for name in names]
     template = "{" + "".join(f"{key}: %s, " for key in keys) + '"prediction": %s, %s'
     return "\n".join([template % values for values in zip(*columns, strict=True)]) + "\n"
+
+
+def _record_tail(timestamp: str, model_version: str | None, request_id: str | None) -> str:
+    """The end of each of a request's lines: its timestamp, model version, request id and }."""
+    return (
+        f'"timestamp": {_constant_text(timestamp)}, "model_version": '
+        f'{_constant_text(model_version)}, "request_id": {_constant_text(request_id)}}}'
+    )
 
 
 def _constant_text(value: Any) -> str:
@@ -182,18 +190,75 @@ def _constant_text(value: Any) -> str:
 
 def _file_text(batches: list[tuple[Any, ...]]) -> str:
     """The JSON lines of one capture file's ``(time, names, rows, predictions, model_version,
-    request_id)`` batches, ``time`` in seconds since the epoch (cheaper than a datetime to
-    take and to send to the encoder); consecutive batches with the same names share a pass."""
+    request_id, body)`` batches, ``time`` in seconds since the epoch (cheaper than a datetime
+    to take and to send to the encoder), ``rows`` None where ``body`` holds the records.
+    Consecutive batches of the same names and kind share a pass."""
     from itertools import groupby
 
     texts = []
-    for names, group in groupby(batches, key=lambda batch: batch[1]):
+    for (names, from_body), group in groupby(
+        batches, key=lambda batch: (batch[1], batch[6] is not None)
+    ):
         requests = [
-            (rows, predictions, _isoformat(when), version, request_id)
-            for when, _, rows, predictions, version, request_id in group
+            (body if from_body else rows, predictions, _isoformat(when), version, request_id)
+            for when, _, rows, predictions, version, request_id, body in group
         ]
-        texts.append(_json_lines_of(names, requests))
+        texts.append(_lines_from_bodies(requests) if from_body else _json_lines_of(names, requests))
     return "".join(texts)
+
+
+# Characters that would end a record or a key early in the byte scan of _records_in_body.
+_STRUCTURAL = frozenset('{}[]"\\')
+_plain_names_seen: dict[tuple[str, ...], bool] = {}
+
+
+def _records_in_body(body: bytes, names: list[str], count: int) -> bool:
+    """Whether each of the ``count`` records in this validated request ``body`` can be copied
+    from its text: nothing is escaped, no feature name holds a brace, bracket or quote, the
+    only quotes are the batch key's and every record's ``names`` (so the values are numbers,
+    true, false or null), and the only closing braces end the records and the body. A record
+    is then the text up to its brace, which :func:`_lines_from_bodies` cuts without parsing.
+    Anything else (text values, an optional column left out, an escape) is encoded from the
+    validated rows."""
+    key = tuple(names)
+    plain = _plain_names_seen.get(key)
+    if plain is None:
+        plain = _plain_names_seen[key] = not any(_STRUCTURAL & set(name) for name in names)
+    return (
+        plain
+        and count > 0
+        and body.count(b'"') == 2 + 2 * len(names) * count
+        and b"\\" not in body
+        and body.count(b"}") == count + 1
+    )
+
+
+def _lines_from_bodies(requests: list[tuple[Any, ...]]) -> str:
+    """The JSON lines of requests whose records are copied from their bodies
+    (:func:`_records_in_body`): each record's own text, then prediction, timestamp, model
+    version and request id."""
+    from itertools import chain
+
+    predictions = _json_column(list(chain.from_iterable(request[1] for request in requests)))
+    lines: list[str] = []
+    for body, batch_predictions, when, version, request_id in requests:
+        tail = ", " + _record_tail(when, version, request_id)
+        text = body.decode("utf-8")
+        # Between the batch's [ and ]: records and the commas and spaces between them.
+        records = text[text.index("[") + 1 : text.rindex("]")]
+        if "\n" in records or "\r" in records:  # a pretty-printed body: one line per record
+            records = records.replace("\r", " ").replace("\n", " ")
+        start = len(lines)
+        for record, prediction in zip(
+            records.split("}")[:-1],
+            predictions[start : start + len(batch_predictions)],
+            strict=True,
+        ):
+            lines.append(record.lstrip(_BETWEEN_RECORDS) + ', "prediction": ' + prediction + tail)
+    return "\n".join(lines) + "\n"
+
+
+_BETWEEN_RECORDS = ", \t"
 
 
 def _isoformat(seconds: float) -> str:
@@ -218,6 +283,9 @@ class CaptureWriter:
     >>> writer.close(); writer.written, writer.dropped  # doctest: +SKIP
     (1, 0)
     """
+
+    #: ``append`` takes the request's ``body`` (the service passes it to sinks that say so).
+    takes_request_body = True
 
     def __init__(
         self,
@@ -264,14 +332,22 @@ class CaptureWriter:
         *,
         model_version: str | None,
         request_id: str | None = None,
+        body: bytes | None = None,
     ) -> None:
+        """Queue one request's records. ``body``, the request's JSON (already validated into
+        ``rows``), is kept instead of the rows when its records are plain enough to be copied
+        into the file as they are (:func:`_records_in_body`): no number is parsed or printed."""
         now = time.time()
+        if body is not None and _records_in_body(body, names, len(rows)):
+            rows = None
+        else:
+            body = None
         with self._lock:
-            if self._closing or self._buffered + len(rows) > self.max_buffer:
-                self.dropped += len(rows)
+            if self._closing or self._buffered + len(predictions) > self.max_buffer:
+                self.dropped += len(predictions)
                 return
-            self._batches.append((now, names, rows, predictions, model_version, request_id))
-            self._buffered += len(rows)
+            self._batches.append((now, names, rows, predictions, model_version, request_id, body))
+            self._buffered += len(predictions)
             if self._buffered >= self.max_records:
                 self._lock.notify()
 
@@ -332,7 +408,7 @@ class CaptureWriter:
             self._seq += 1
             path = f"{self.destination}/date={date}/hour={hour}/{self.replica}-{self._seq:06d}"
             path += ".jsonl.gz"
-            count = sum(len(batch[2]) for batch in part)
+            count = sum(len(batch[3]) for batch in part)
             error = self._store(path, part)
             if error is None:
                 self.written += count
@@ -416,7 +492,7 @@ class _EncoderProcess:
             while start < len(batches):
                 end, size = start, 0
                 while end < len(batches) and (end == start or size < _FRAME_RECORDS):
-                    size += len(batches[end][2])
+                    size += len(batches[end][3])
                     end += 1
                 frames.append(_frame(("rows", batches[start:end])))
                 start = end

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -191,3 +192,91 @@ def test_capture_lines_are_exactly_what_json_dumps_writes(tmp_path):
         expected = {"tenure": value, "charges": charges, "prediction": prediction}
         expected |= {"timestamp": record["timestamp"], "model_version": "1", "request_id": "r"}
         assert line == json.dumps(expected)
+
+
+def _lines(root: Path) -> list[str]:
+    return [
+        line
+        for path in files(root)
+        for line in gzip.decompress(path.read_bytes()).decode().splitlines()
+    ]
+
+
+def test_plain_number_records_are_copied_from_the_request_body_as_the_client_wrote_them(
+    tmp_path,
+):
+    # Pretty-printed, keys in another order, NaN, an integer, true/false and null: all plain.
+    body = (
+        b'{\n  "instances": [\n    {"charges": 20.50, "tenure": 1},\n'
+        b'    {"tenure": 2.0, "charges": NaN},{"tenure":true,"charges":null}\n  ]\n}'
+    )
+    rows = [(1, 20.5), (2.0, float("nan")), (True, None)]
+    for encoder in ("thread", "process"):
+        writer = CaptureWriter(tmp_path / encoder, encoder=encoder)
+        writer.append(NAMES, rows, [0, 1, 0], model_version="4", request_id="q", body=body)
+        writer.close()
+        assert (writer.written, writer.dropped) == (3, 0)
+        lines = _lines(tmp_path / encoder)
+        assert lines[0].startswith('{"charges": 20.50, "tenure": 1, "prediction": 0, "timestamp"')
+        records = [json.loads(line) for line in lines]
+        for record, (tenure, charges), prediction in zip(records, rows, [0, 1, 0], strict=True):
+            assert record["tenure"] == tenure and record["prediction"] == prediction
+            if charges is not None and math.isnan(charges):
+                assert math.isnan(record["charges"])
+            else:
+                assert record["charges"] == charges
+            assert (record["model_version"], record["request_id"]) == ("4", "q")
+    window = read_capture(tmp_path / "process")
+    assert list(window["tenure"]) == [1, 2, 1] and len(window) == 3
+
+
+@pytest.mark.parametrize(
+    ("names", "body", "rows"),
+    [
+        # a text value: its quotes (and whatever is inside) are not counted on
+        (["tenure", "plan"], b'{"records": [{"tenure": 1.0, "plan": "a}b"}]}', [(1.0, "a}b")]),
+        # an optional column left out
+        (NAMES, b'{"records": [{"tenure": 1.0}]}', [(1.0, None)]),
+        # an escape in a key
+        (NAMES, b'{"records": [{"tenure": 1.0, "charge\\u0073": 2.0}]}', [(1.0, 2.0)]),
+        # a feature name with a brace
+        (["a{b", "c"], b'{"records": [{"a{b": 1.0, "c": 2.0}]}', [(1.0, 2.0)]),
+    ],
+)
+def test_records_that_cannot_be_copied_are_encoded_from_the_validated_rows(
+    tmp_path, names, body, rows
+):
+    writer = CaptureWriter(tmp_path / "capture", encoder="thread")
+    writer.append(names, rows, [7] * len(rows), model_version="1", request_id="r", body=body)
+    writer.close()
+    for line, row in zip(_lines(tmp_path / "capture"), rows, strict=True):
+        record = json.loads(line)
+        expected = {**dict(zip(names, row, strict=True)), "prediction": 7}
+        expected |= {"timestamp": record["timestamp"], "model_version": "1", "request_id": "r"}
+        assert line == json.dumps(expected)  # the json.dumps text of the rows, not the body's
+
+
+def test_the_service_hands_plain_records_to_capture_as_the_request_body(
+    mlflow_store, tiny_classifier, tmp_path, unique_name
+):
+    from fastapi.testclient import TestClient
+
+    from mlops_common.serving import create_app
+
+    model, features, _ = tiny_classifier
+    info = mlflow_store.logged_model(tmp_path, unique_name("capture-body"), model, features)
+    writer = CaptureWriter(tmp_path / "capture", replica="test", max_seconds=3600)
+    app = create_app(info.model_uri, tracking_uri=mlflow_store.tracking_uri, capture=writer)
+    records = features.head(4).to_dict(orient="records")
+    text = json.dumps({"records": records}, separators=(",", ":"))
+    with TestClient(app) as http:
+        response = http.post("/predict", content=text, headers={"Content-Type": "application/json"})
+    assert response.status_code == 200, response.text
+    lines = _lines(tmp_path / "capture")
+    first = json.dumps(records[0], separators=(",", ":"))[:-1]
+    assert lines[0].startswith(first + ', "prediction": ')  # the client's own text
+    window = read_capture(tmp_path / "capture")
+    expected = features.head(4).reset_index(drop=True)
+    for column in features.columns:
+        assert list(window[column]) == pytest.approx(list(expected[column]))
+    assert list(window["prediction"]) == response.json()["predictions"]
