@@ -9,7 +9,8 @@ Two sinks with the same ``append``/``close``:
   buffered, every ``max_seconds``, and on close. A failing sink never fails a prediction: the
   buffer is bounded (``max_buffer`` records) and whatever cannot be buffered or written is
   counted in :attr:`CaptureWriter.dropped`. The JSON encoding and compression run in a child
-  encoder process, so capture costs the service little CPU and no latency spikes.
+  encoder process, so capture costs the service little CPU and no latency spikes; records of
+  plain numbers are copied from the request's own JSON text rather than printed again.
 - :class:`PredictionLog`: one local JSON-lines file (the development default).
 
 :func:`read_capture` reads a window back (a folder or URL, optionally only the last ``since``);
@@ -47,9 +48,6 @@ class PredictionLog:
     >>> log.append(["x"], [(1.5,)], [0], model_version="3")  # doctest: +SKIP
     """
 
-    #: ``append`` takes the request's ``body`` (the service passes it to sinks that say so).
-    takes_request_body = True
-
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         try:
@@ -72,9 +70,7 @@ class PredictionLog:
         *,
         model_version: str | None,
         request_id: str | None = None,
-        body: bytes | None = None,
     ) -> None:
-        """Write the records, each line as json.dumps writes it (``body`` is not used here)."""
         timestamp = datetime.now(timezone.utc).isoformat()
         text = _json_lines(names, rows, predictions, timestamp, model_version, request_id)
         with self._lock:

@@ -84,17 +84,23 @@ def test_read_capture_reads_a_window_and_since_keeps_recent_hours(tmp_path):
         read_capture(root, since="1d", now=later)
 
 
-def test_service_returns_request_id_header_and_captures_it_with_the_version(
-    mlflow_store, tiny_classifier, tmp_path, unique_name
-):
-    from fastapi.testclient import TestClient
-
+def _capturing_service(mlflow_store, tiny_classifier, tmp_path, unique_name):
+    """``(app, features)``: the tiny classifier served with capture to ``tmp_path/capture``."""
     from mlops_common.serving import create_app
 
     model, features, _ = tiny_classifier
     info = mlflow_store.logged_model(tmp_path, unique_name("capture"), model, features)
     writer = CaptureWriter(tmp_path / "capture", replica="test", max_seconds=3600)
     app = create_app(info.model_uri, tracking_uri=mlflow_store.tracking_uri, capture=writer)
+    return app, features
+
+
+def test_service_returns_request_id_header_and_captures_it_with_the_version(
+    mlflow_store, tiny_classifier, tmp_path, unique_name
+):
+    from fastapi.testclient import TestClient
+
+    app, features = _capturing_service(mlflow_store, tiny_classifier, tmp_path, unique_name)
     records = features.head(3).to_dict(orient="records")
     with TestClient(app) as http:
         given = http.post("/predict", json={"records": records}, headers={"X-Request-ID": "abc"})
@@ -261,12 +267,7 @@ def test_the_service_hands_plain_records_to_capture_as_the_request_body(
 ):
     from fastapi.testclient import TestClient
 
-    from mlops_common.serving import create_app
-
-    model, features, _ = tiny_classifier
-    info = mlflow_store.logged_model(tmp_path, unique_name("capture-body"), model, features)
-    writer = CaptureWriter(tmp_path / "capture", replica="test", max_seconds=3600)
-    app = create_app(info.model_uri, tracking_uri=mlflow_store.tracking_uri, capture=writer)
+    app, features = _capturing_service(mlflow_store, tiny_classifier, tmp_path, unique_name)
     records = features.head(4).to_dict(orient="records")
     text = json.dumps({"records": records}, separators=(",", ":"))
     with TestClient(app) as http:
