@@ -150,6 +150,7 @@ def create_app(
         sink=lambda: app.state.log,
         served=lambda: app.state.served,
         routes=lambda: [route.path for route in app.routes],
+        batcher=lambda: app.state.batcher,
     )
     app.state.metrics = metrics
 

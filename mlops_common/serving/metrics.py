@@ -12,6 +12,9 @@ Series (Prometheus units: seconds, counts):
 - ``mlops_capture_records_written_total``, ``mlops_capture_records_dropped_total``,
   ``mlops_capture_failed_writes_total`` and ``mlops_capture_buffered_records``, read from the
   capture sink when scraped.
+- ``mlops_batched_requests_total`` and ``mlops_model_calls_total``: requests predicted through
+  micro-batching (:mod:`mlops_common.serving.batching`) and the model calls they took; their
+  ratio is the batching achieved (absent for a model that is not batched).
 - ``mlops_build_info{version, python}``, ``mlops_model_info{model_name, model_version, alias,
   flavor, run_id}`` and ``mlops_model_ready`` (0 before the model is loaded), plus the standard
   ``process_*`` and ``python_*`` series.
@@ -68,6 +71,7 @@ class ServiceMetrics:
         sink: Callable[[], Any],
         served: Callable[[], Any],
         routes: Callable[[], Iterable[str]] = tuple,
+        batcher: Callable[[], Any] = lambda: None,
     ) -> None:
         from prometheus_client import (
             CollectorRegistry,
@@ -103,7 +107,7 @@ class ServiceMetrics:
         process_collector.ProcessCollector(registry=self.registry)
         platform_collector.PlatformCollector(registry=self.registry)
         gc_collector.GCCollector(registry=self.registry)
-        self.registry.register(_StateCollector(sink, served, __version__))
+        self.registry.register(_StateCollector(sink, served, batcher, __version__))
         self._routes = routes
         self._known: frozenset[str] | None = None
         # labels() takes a lock and builds a key per call: keep the children per label tuple.
@@ -149,8 +153,14 @@ class ServiceMetrics:
 class _StateCollector:
     """Series read from the service's state at scrape time: build, model, capture sink."""
 
-    def __init__(self, sink: Callable[[], Any], served: Callable[[], Any], version: str) -> None:
-        self._sink, self._served, self._version = sink, served, version
+    def __init__(
+        self,
+        sink: Callable[[], Any],
+        served: Callable[[], Any],
+        batcher: Callable[[], Any],
+        version: str,
+    ) -> None:
+        self._sink, self._served, self._batcher, self._version = sink, served, batcher, version
 
     def collect(self) -> Iterable[Any]:
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -176,6 +186,19 @@ class _StateCollector:
             values = (served.name, served.version, served.alias, served.flavor, served.run_id)
             info.add_metric(tuple("" if v is None else str(v) for v in values), 1)
             yield info
+
+        batcher = self._batcher()
+        if batcher is not None:
+            yield CounterMetricFamily(
+                "mlops_batched_requests",
+                "Requests predicted through micro-batching.",
+                value=batcher.requests,
+            )
+            yield CounterMetricFamily(
+                "mlops_model_calls",
+                "Model calls those requests took (requests waiting together share one).",
+                value=batcher.calls,
+            )
 
         sink = self._sink()
         if sink is None:

@@ -86,6 +86,9 @@ def test_scrape_counts_requests_latency_predictions_and_capture(model_uri, mlflo
     assert value(scrape, "mlops_capture_records_written_total") == 4
     assert value(scrape, "mlops_capture_records_dropped_total") == 0
     assert value(scrape, "mlops_capture_buffered_records") == 0
+    # two requests went through micro-batching, one after the other: a call each
+    assert value(scrape, "mlops_batched_requests_total") == 2
+    assert value(scrape, "mlops_model_calls_total") == 2
     info = {labels: v for (name, labels), v in scrape.items() if name == "mlops_model_info"}
     ((labels, one),) = info.items()
     assert one == 1 and dict(labels)["model_version"] == version
