@@ -106,6 +106,7 @@ def create_app(
         app.state.names = [column.name for column in served.columns]
         app.state.request_model = request_model(served.columns, max_records)
         app.state.read_record = record_reader(served.columns)
+        app.state.all_required = all(column.required for column in served.columns)
         # scikit-learn predicts row by row, so waiting requests may share a call; a pyfunc
         # model may look at the whole frame, so it gets each request's rows alone.
         app.state.batcher = (
@@ -231,8 +232,10 @@ def create_app(
     ) -> None:
         sink = app.state.log
         # Our sinks may copy plain records from the request's own JSON text (cheaper than
-        # printing every number again); a sink of the caller's gets the rows only.
-        extra = {"body": body} if getattr(sink, "takes_request_body", False) else {}
+        # printing every number again) when every column is required; a sink of the caller's
+        # gets the rows only.
+        copy = app.state.all_required and getattr(sink, "takes_request_body", False)
+        extra = {"body": body} if copy else {}
         sink.append(
             app.state.names,
             rows,

@@ -247,6 +247,12 @@ def test_plain_number_records_are_copied_from_the_request_body_as_the_client_wro
         (NAMES, b'{"records": [{"tenure": 1.0, "charge\\u0073": 2.0}]}', [(1.0, 2.0)]),
         # a feature name with a brace
         (["a{b", "c"], b'{"records": [{"a{b": 1.0, "c": 2.0}]}', [(1.0, 2.0)]),
+        # a body padded far beyond its one record is not kept whole
+        (
+            NAMES,
+            b'{"records": [{"tenure": 1.0, "charges": 2.0}]' + b" " * 5000 + b"}",
+            [(1.0, 2.0)],
+        ),
     ],
 )
 def test_records_that_cannot_be_copied_are_encoded_from_the_validated_rows(
